@@ -1,0 +1,142 @@
+"""The ``fer`` command: ``fer train | evaluate | predict``.
+
+Errors in user input print one line ``fer: error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fer_core.errors import FerError  # noqa: E402
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
+    """One flag per config field, with its default in the help text."""
+    for f in dataclasses.fields(config_class):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata.get('help', '')} (default: %(default)s)"
+        if f.type in (bool, "bool"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        else:
+            kind = {"int": int, "float": float}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
+            parser.add_argument(flag, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from fer_core.config import TrainConfig
+
+    parser = argparse.ArgumentParser(prog="fer", description="FER Lens: train, score and look inside a FER2013 CNN.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model (resumes an interrupted run)")
+    _add_config_flags(train, TrainConfig)
+
+    data = commands.add_parser("data", help="check the dataset and show its splits and class counts")
+    data.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+
+    evaluate = commands.add_parser("evaluate", help="score a run on PublicTest: metrics.json, predictions.npz")
+    evaluate.add_argument("run", help="run directory (or a .keras file; results go beside it)")
+    evaluate.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+
+    predict = commands.add_parser("predict", help="Kaggle submission for a split, or top-3 emotions for image files")
+    predict.add_argument("run", help="run directory or .keras file")
+    predict.add_argument("images", nargs="*", help="image files (any size, colour or gray)")
+    predict.add_argument("--split", choices=("train", "public", "private"), help="predict a whole split")
+    predict.add_argument("--out", help="submission CSV to write (default: RUN/submission.csv)")
+    predict.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+    return parser
+
+
+def _run_folder(path: str) -> Path:
+    p = Path(path)
+    return p.parent if p.suffix == ".keras" else p
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from fer_core.config import TrainConfig
+    from fer_core.train import train
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    run = train(config)
+    print(f"run: {run.root}")
+    if run.metrics_file.is_file():
+        print(f"public accuracy: {run.metrics()['accuracy']:.5f}")
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    import time
+
+    import numpy as np
+
+    from fer_core.data import load_fer2013
+    from fer_core.labels import EMOTIONS, NUM_CLASSES
+
+    start = time.perf_counter()
+    dataset = load_fer2013(args.data)
+    print(f"{dataset.source} (loaded in {time.perf_counter() - start:.2f} s)")
+    print(f"{'split':8s} {'images':>7s}  " + " ".join(f"{e[:8]:>8s}" for e in EMOTIONS))
+    for name, split in dataset.splits.items():
+        counts = np.bincount(split.labels, minlength=NUM_CLASSES) if split.labeled else None
+        cells = " ".join(f"{c:8d}" for c in counts) if counts is not None else "(unlabeled)"
+        print(f"{name:8s} {len(split):7d}  {cells}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from fer_core.data import load_fer2013
+    from fer_core.evaluate import evaluate_run
+    from fer_core.models import load_model
+    from fer_core.runs import Run
+
+    model = load_model(args.run)
+    public = load_fer2013(args.data)["public"]
+    run = Run(_run_folder(args.run))
+    metrics = evaluate_run(run, model, public)
+    print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
+    for emotion, row in metrics["per_class"].items():
+        print(f"  {emotion:9s} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
+              f"f1 {row['f1']:.3f}  n={row['support']}")
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    from fer_core.data import load_fer2013
+    from fer_core.evaluate import predict_proba, top_k, write_submission
+    from fer_core.images import read_face
+    from fer_core.models import load_model
+
+    if bool(args.images) == bool(args.split):
+        raise FerError("predict needs either image files or --split (not both)")
+    if args.images:
+        faces = [read_face(path) for path in args.images]  # validate all before loading the model
+        model = load_model(args.run)
+        for path, top in zip(args.images, top_k(predict_proba(model, faces))):
+            print(f"{path}: " + ", ".join(f"{name} {p:.3f}" for name, p in top))
+        return
+    model = load_model(args.run)
+    split = load_fer2013(args.data)[args.split]
+    out = Path(args.out) if args.out else _run_folder(args.run) / "submission.csv"
+    write_submission(out, split.ids, predict_proba(model, split.images))
+    print(f"wrote {len(split)} predictions for the {args.split} split to {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        {"train": cmd_train, "data": cmd_data, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](args)
+    except FerError as exc:
+        print(f"fer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fer: interrupted (a training run resumes from its last finished epoch)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

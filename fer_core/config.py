@@ -1,0 +1,78 @@
+"""Configuration, defined once: the training config and its option metadata.
+
+Kept free of TensorFlow so ``fer --help`` and the dashboard can read it fast.
+Field metadata (``help``, ``choices``) generates the ``fer train`` flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fer_core.errors import FerError
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine")
+# Options that may differ when a run is resumed (everything else must match).
+RESUMABLE_CHANGES = ("data", "out", "epochs")
+
+
+def _opt(default, help: str, choices: tuple | None = None):
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; ``fer train`` flags mirror these fields."""
+
+    data: str | None = _opt(None, "FER2013 file or folder (default: $FER_DATA)")
+    out: str | None = _opt(None, "run directory (default: runs/<model>-<normalization>-<aug|noaug>-s<seed>)")
+    model: str = _opt("seed", "architecture name")
+    epochs: int = _opt(60, "number of epochs")
+    batch_size: int = _opt(64, "images per training step")
+    optimizer: str = _opt("adam", "optimizer", OPTIMIZERS)
+    learning_rate: float = _opt(1e-3, "peak learning rate")
+    schedule: str = _opt("cosine", "learning-rate schedule over the run", SCHEDULES)
+    warmup_epochs: float = _opt(0.0, "linear warm-up from 0 to the peak rate, in epochs (cosine only)")
+    weight_decay: float = _opt(0.0, "decoupled weight decay (adamw) or L2-style decay (sgd)")
+    augment: bool = _opt(True, "random flip / rotation / shift / zoom on training images")
+    flip: bool = _opt(True, "random horizontal flip (with --augment)")
+    rotation: float = _opt(10.0, "max random rotation in degrees (with --augment)")
+    shift: float = _opt(0.1, "max random shift as a fraction of the side (with --augment)")
+    zoom: float = _opt(0.1, "max random zoom in or out as a fraction (with --augment)")
+    normalization: str = _opt("standardize", "input normalization inside the model", ("none", "standardize"))
+    seed: int = _opt(0, "random seed (weights, shuffling, augmentation)")
+    validation: str = _opt("public", "validation data: 'public' (PublicTest) or a fraction of Training, e.g. 0.1")
+    limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs")
+    val_limit: int = _opt(0, "use only the first N validation images (0 = all)")
+
+    def run_dir(self) -> Path:
+        if self.out:
+            return Path(self.out)
+        aug = "aug" if self.augment else "noaug"
+        return Path("runs") / f"{self.model}-{self.normalization}-{aug}-s{self.seed}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def check(self) -> None:
+        """Raise FerError on an option outside its range."""
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise FerError(f"--{f.name.replace('_', '-')} {getattr(self, f.name)!r}: expected one of {', '.join(choices)}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise FerError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.learning_rate <= 0:
+            raise FerError("--learning-rate must be positive")
+        if self.validation != "public":
+            try:
+                fraction = float(self.validation)
+            except ValueError:
+                fraction = -1.0
+            if not 0 < fraction < 1:
+                raise FerError(f"--validation {self.validation!r}: expected 'public' or a fraction between 0 and 1")
+
+

@@ -1,0 +1,388 @@
+"""Load FER2013 from the forms users actually have, into numpy arrays.
+
+Supported sources (Goodfellow et al. 2013, the Kaggle "Challenges in
+Representation Learning" data and its later repackagings):
+
+* the original Kaggle ``fer2013.csv`` (``emotion,pixels,Usage``), plain or ``.gz``;
+* a folder holding ``fer2013.csv[.gz]`` and optionally ``private_test.csv[.gz]``
+  (``id,pixels``, the PrivateTest split without labels);
+* the ML2017 course files ``train.csv`` (``label,feature``) and ``test.csv``
+  (``id,feature``, unlabeled; loaded as the ``private`` split);
+* Kaggle's image layout ``train/<emotion>/*.jpg|png`` and ``test/<emotion>/...``.
+
+Every split is a :class:`Split`: ``images`` ``uint8 (N, 48, 48)`` 0..255,
+``labels`` ``int64 (N,)`` 0..6 (or ``None`` when the source has none) and
+``ids`` ``int64 (N,)``. Parsed arrays are cached as ``.npz`` (no pickle) keyed
+by the source files' paths, sizes and modification times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fer_core.errors import DataError
+from fer_core.images import IMAGE_SUFFIXES, ImageError, read_face
+from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
+
+CACHE_VERSION = 1
+HOW_TO_GET = (
+    "get FER2013 (fer2013.csv from the Kaggle 'Challenges in Representation Learning: "
+    "Facial Expression Recognition' competition) and pass --data PATH or set FER_DATA"
+)
+_USAGE_TO_SPLIT = {usage: split for split, usage in SPLITS.items()}
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of FER2013.
+
+    Attributes:
+        images: ``uint8 (N, 48, 48)``, raw pixels 0..255.
+        labels: ``int64 (N,)`` in 0..6 (``EMOTIONS`` order), or ``None`` if unlabeled.
+        ids: ``int64 (N,)``, the sample ids (Kaggle submission ids for PrivateTest).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def labeled(self) -> bool:
+        return self.labels is not None
+
+    def take(self, n: int) -> "Split":
+        """The first ``n`` samples (row order is already shuffled in FER2013)."""
+        labels = None if self.labels is None else self.labels[:n]
+        return Split(self.images[:n], labels, self.ids[:n])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The splits found at a source: any of ``train``, ``public``, ``private``."""
+
+    source: Path
+    splits: dict[str, Split] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Split:
+        if name not in self.splits:
+            found = ", ".join(self.splits) or "none"
+            raise DataError(f"{self.source}: no '{name}' split in this dataset (found: {found})")
+        return self.splits[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.splits
+
+
+# ----------------------------------------------------------------------------- location
+
+
+def find_data(path: str | os.PathLike | None = None) -> Path:
+    """Resolve where FER2013 lives: ``path`` if given, else ``$FER_DATA``.
+
+    Raises:
+        DataError: naming where it looked and how to get the data.
+    """
+    if path is None and os.environ.get("FER_DATA"):
+        path, origin = os.environ["FER_DATA"], "FER_DATA"
+    else:
+        origin = "--data"
+    if path is None:
+        raise DataError(f"no FER2013 data: neither --data nor FER_DATA is set; {HOW_TO_GET}")
+    resolved = Path(path).expanduser()
+    if not resolved.exists():
+        raise DataError(f"{resolved}: no such file or folder (from {origin}); {HOW_TO_GET}")
+    return resolved
+
+
+def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
+    return next((folder / n for n in names if (folder / n).is_file()), None)
+
+
+def _plan(source: Path) -> list[tuple[str, Path]]:
+    """Which reader applies to which file: a list of ``(format, path)``."""
+    if source.is_file():
+        return [(_csv_format(source), source)]
+    kaggle = _first_existing(source, ("fer2013.csv", "fer2013.csv.gz"))
+    if kaggle is not None:
+        plan = [("kaggle", kaggle)]
+        private = _first_existing(source, ("private_test.csv", "private_test.csv.gz"))
+        return plan + ([("private", private)] if private else [])
+    course = [_first_existing(source, (f"{n}.csv", f"{n}.csv.gz")) for n in ("train", "test")]
+    if any(course):
+        return [(_csv_format(p), p) for p in course if p is not None]
+    if (source / "train").is_dir() or (source / "test").is_dir():
+        return [("images", source)]
+    raise DataError(
+        f"{source}: no FER2013 files found (looked for fer2013.csv[.gz], train.csv/test.csv, "
+        f"or train/<emotion>/ and test/<emotion>/ image folders); {HOW_TO_GET}"
+    )
+
+
+_HEADERS = {
+    ("emotion", "pixels", "Usage"): "kaggle",
+    ("id", "pixels"): "private",
+    ("label", "feature"): "course_train",
+    ("id", "feature"): "course_test",
+}
+
+
+def _csv_format(path: Path) -> str:
+    header = _read_csv(path, nrows=0).columns
+    for columns, fmt in _HEADERS.items():
+        if set(columns) <= set(header):
+            return fmt
+    # Name the closest known header to say which column is missing.
+    best = max(_HEADERS, key=lambda cols: len(set(cols) & set(header)))
+    missing = [c for c in best if c not in header]
+    raise DataError(
+        f"{path}: missing column {', '.join(repr(c) for c in missing)} "
+        f"(expected columns {','.join(best)}; found {','.join(map(str, header)) or 'none'})"
+    )
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, nrows=nrows)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: file is empty (expected a CSV header and rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _row(i: int) -> int:
+    """Spreadsheet row number of data row ``i`` (0-based): the header is row 1."""
+    return i + 2
+
+
+def parse_pixels(column: pd.Series, path: Path, name: str = "pixels") -> np.ndarray:
+    """Parse space-separated pixel strings into ``uint8 (N, 48, 48)``.
+
+    Raises:
+        DataError: naming the file, the 1-based row and what was wrong.
+    """
+    out = np.empty((len(column), NUM_PIXELS), dtype=np.uint8)
+    for i, text in enumerate(column):
+        try:
+            values = np.fromstring(text, dtype=np.int32, sep=" ")
+        except ValueError:
+            bad = next((t for t in text.split() if not t.lstrip("-").isdigit()), text[:20])
+            raise DataError(
+                f"{path}: row {_row(i)}: column '{name}' has a non-numeric pixel {bad!r} "
+                f"(expected {NUM_PIXELS} integers 0..255)"
+            ) from None
+        if values.size != NUM_PIXELS:
+            raise DataError(
+                f"{path}: row {_row(i)}: column '{name}' has {values.size} pixels "
+                f"(expected {NUM_PIXELS} = {IMAGE_SIZE}x{IMAGE_SIZE})"
+            )
+        if values.min() < 0 or values.max() > 255:
+            raise DataError(f"{path}: row {_row(i)}: column '{name}' has a pixel outside 0..255")
+        out[i] = values
+    return out.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def parse_integers(column: pd.Series, path: Path, name: str, high: int | None = None) -> np.ndarray:
+    """Parse an integer column; with ``high``, values must lie in ``0..high-1``."""
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if high is not None:
+        bad |= (values < 0) | (values >= high)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        expected = f"an integer 0..{high - 1}" if high is not None else "an integer"
+        raise DataError(f"{path}: row {_row(i)}: column '{name}' is {column.iloc[i]!r} (expected {expected})")
+    return values.to_numpy(dtype=np.int64)
+
+
+def _read_kaggle(path: Path) -> dict[str, Split]:
+    frame = _read_csv(path)
+    usage = frame["Usage"]
+    unknown = ~usage.isin(list(_USAGE_TO_SPLIT))
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise DataError(
+            f"{path}: row {_row(i)}: column 'Usage' is {usage.iloc[i]!r} "
+            f"(expected one of {', '.join(_USAGE_TO_SPLIT)})"
+        )
+    labels = parse_integers(frame["emotion"], path, "emotion", NUM_CLASSES)
+    images = parse_pixels(frame["pixels"], path)
+    splits = {}
+    for usage_name, split in _USAGE_TO_SPLIT.items():
+        mask = (usage == usage_name).to_numpy()
+        if mask.any():
+            splits[split] = Split(images[mask], labels[mask], np.arange(mask.sum(), dtype=np.int64))
+    return splits
+
+
+def _read_unlabeled(path: Path, pixel_column: str) -> Split:
+    frame = _read_csv(path)
+    ids = parse_integers(frame["id"], path, "id")
+    return Split(parse_pixels(frame[pixel_column], path, pixel_column), None, ids)
+
+
+def _read_course_train(path: Path) -> dict[str, Split]:
+    frame = _read_csv(path)
+    labels = parse_integers(frame["label"], path, "label", NUM_CLASSES)
+    images = parse_pixels(frame["feature"], path, "feature")
+    return {"train": Split(images, labels, np.arange(len(labels), dtype=np.int64))}
+
+
+def _split_of_image(file: Path, top: str) -> str:
+    for split, usage in SPLITS.items():
+        if file.name.startswith(usage + "_"):
+            return split
+    return "train" if top == "train" else "public"
+
+
+def _image_files(root: Path) -> list[tuple[str, str, Path]]:
+    """``(top, emotion, file)`` for every image under ``root/{train,test}/<emotion>/``."""
+    found = []
+    for top in ("train", "test"):
+        if not (root / top).is_dir():
+            continue
+        for folder in sorted(p for p in (root / top).iterdir() if p.is_dir()):
+            if folder.name.lower() not in EMOTIONS:
+                raise DataError(
+                    f"{folder}: unknown emotion folder '{folder.name}' (expected one of {', '.join(EMOTIONS)})"
+                )
+            files = sorted(f for f in folder.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            found += [(top, folder.name.lower(), f) for f in files]
+    if not found:
+        raise DataError(f"{root}: no images found under train/<emotion>/ or test/<emotion>/")
+    return found
+
+
+def _read_images(root: Path) -> dict[str, Split]:
+    grouped: dict[str, tuple[list, list]] = {}
+    for top, emotion, file in _image_files(root):
+        try:
+            face = read_face(file)
+        except ImageError as exc:
+            raise DataError(str(exc)) from None
+        images, labels = grouped.setdefault(_split_of_image(file, top), ([], []))
+        images.append(face)
+        labels.append(EMOTIONS.index(emotion))
+    return {
+        split: Split(np.stack(images), np.asarray(labels, np.int64), np.arange(len(labels), dtype=np.int64))
+        for split, (images, labels) in grouped.items()
+    }
+
+
+def _read(fmt: str, path: Path) -> dict[str, Split]:
+    if fmt == "kaggle":
+        return _read_kaggle(path)
+    if fmt == "private":
+        return {"private": _read_unlabeled(path, "pixels")}
+    if fmt == "course_train":
+        return _read_course_train(path)
+    if fmt == "course_test":
+        return {"private": _read_unlabeled(path, "feature")}
+    return _read_images(path)
+
+
+def _parse(plan: list[tuple[str, Path]]) -> dict[str, Split]:
+    splits: dict[str, Split] = {}
+    for fmt, path in plan:
+        for name, split in _read(fmt, path).items():
+            splits.setdefault(name, split)  # a labeled PrivateTest beats a later unlabeled file
+    return splits
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+def default_cache_dir() -> Path:
+    """``$FER_CACHE`` if set, else ``~/.cache/fer_lens``."""
+    return Path(os.environ.get("FER_CACHE") or Path.home() / ".cache" / "fer_lens")
+
+
+def _source_files(plan: list[tuple[str, Path]]) -> list[Path]:
+    files = []
+    for fmt, path in plan:
+        files += [f for _, _, f in _image_files(path)] if fmt == "images" else [path]
+    return files
+
+
+def cache_key(plan: list[tuple[str, Path]]) -> str:
+    """Hash of the source files' absolute paths, sizes and modification times."""
+    stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in _source_files(plan)]
+    blob = json.dumps([CACHE_VERSION, [fmt for fmt, _ in plan], stats]).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def _save_cache(path: Path, splits: dict[str, Split]) -> None:
+    arrays = {}
+    for name, split in splits.items():
+        arrays[f"{name}/images"] = split.images
+        arrays[f"{name}/ids"] = split.ids
+        if split.labels is not None:
+            arrays[f"{name}/labels"] = split.labels
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_cache(path: Path) -> dict[str, Split] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, KeyError):
+        return None  # missing or unreadable: parse the source again
+    names = {k.split("/")[0] for k in arrays}
+    return {
+        n: Split(arrays[f"{n}/images"], arrays.get(f"{n}/labels"), arrays[f"{n}/ids"]) for n in SPLITS if n in names
+    }
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def load_fer2013(
+    path: str | os.PathLike | None = None,
+    *,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """Load FER2013 from ``path`` (or ``$FER_DATA``) in any supported form.
+
+    Args:
+        path: a CSV file or a folder (see the module docstring); ``None`` reads ``$FER_DATA``.
+        cache: read and write the parsed-array cache.
+        cache_dir: where the cache lives (default :func:`default_cache_dir`).
+
+    Returns:
+        A :class:`Dataset` with the splits the source holds.
+
+    Raises:
+        DataError: one line naming the file, the 1-based row or the image, and
+            what was expected. Nothing is cached when parsing fails.
+    """
+    source = find_data(path)
+    plan = _plan(source)
+    cache_file = Path(cache_dir or default_cache_dir()) / f"fer2013-{cache_key(plan)}.npz"
+    splits = _load_cache(cache_file) if cache else None
+    if splits is None:
+        splits = _parse(plan)
+        if cache:
+            _save_cache(cache_file, splits)
+    return Dataset(source, splits)

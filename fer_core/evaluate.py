@@ -1,0 +1,86 @@
+"""Scoring: probabilities, accuracy, confusion matrix, per-class report, submissions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer_core.data import Split
+from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
+from fer_core.runs import Run, write_json, write_npz, write_text
+
+
+def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for raw faces.
+
+    Args:
+        images: ``uint8 (N, 48, 48)`` or ``(N, 48, 48, 1)``, values 0..255.
+
+    Returns:
+        ``float32 (N, 7)``, rows summing to 1.
+    """
+    x = np.asarray(images, dtype=np.float32).reshape(-1, *INPUT_SHAPE)
+    if len(x) == 0:
+        return np.zeros((0, NUM_CLASSES), np.float32)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """``int64 (7, 7)``: row = true class, column = predicted class."""
+    return np.bincount(labels * NUM_CLASSES + predicted, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES)
+
+
+def per_class_report(matrix: np.ndarray) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support per emotion from a confusion matrix."""
+    true_pos = np.diag(matrix).astype(float)
+    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
+    precision = np.divide(true_pos, predicted, out=np.zeros(NUM_CLASSES), where=predicted > 0)
+    recall = np.divide(true_pos, support, out=np.zeros(NUM_CLASSES), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(NUM_CLASSES), where=denom > 0)
+    return {
+        emotion: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for emotion, p, r, f, s in zip(EMOTIONS, precision, recall, f1, support)
+    }
+
+
+def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, split: str = "public") -> dict:
+    """The ``metrics.json`` contents for one labeled split."""
+    predicted = probabilities.argmax(axis=1)
+    matrix = confusion_matrix(labels, predicted)
+    return {
+        "split": split,
+        "samples": int(len(labels)),
+        "accuracy": float((predicted == labels).mean()) if len(labels) else 0.0,
+        "classes": list(EMOTIONS),
+        "confusion_matrix": matrix.tolist(),
+        "per_class": per_class_report(matrix),
+    }
+
+
+def evaluate_run(run: Run, model: keras.Model, split: Split, split_name: str = "public") -> dict:
+    """Score ``model`` on a labeled split; write ``metrics.json`` and ``predictions.npz`` into ``run``."""
+    probabilities = predict_proba(model, split.images)
+    metrics = metrics_from_probabilities(probabilities, split.labels, split_name)
+    write_json(run.metrics_file, metrics)
+    write_npz(run.predictions_file, probabilities=probabilities, labels=split.labels, ids=split.ids)
+    return metrics
+
+
+def write_submission(path: str | Path, ids: np.ndarray, probabilities: np.ndarray) -> None:
+    """Write a Kaggle submission ``id,label`` (one row per id), atomically."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "label"])
+    writer.writerows(zip(ids.tolist(), probabilities.argmax(axis=1).tolist()))
+    write_text(path, buffer.getvalue())
+
+
+def top_k(probabilities: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
+    """For each row of ``(N, 7)`` probabilities, the ``k`` likeliest ``(emotion, p)``."""
+    order = np.argsort(-probabilities, axis=1)[:, :k]
+    return [[(EMOTIONS[c], float(row[c])) for c in idx] for row, idx in zip(probabilities, order)]

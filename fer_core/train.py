@@ -1,0 +1,207 @@
+"""Training: a config object, a tf.data pipeline with in-graph augmentation,
+``model.fit`` with per-epoch checkpoints, and resume after a kill.
+
+A run is resumable: every finished epoch writes a full checkpoint (model and
+optimizer state) and then ``checkpoint/state.json``, which names it. Running
+the same command again loads that checkpoint and continues at the next epoch,
+so a ``kill -9`` loses at most the epoch in flight.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fer_core.config import RESUMABLE_CHANGES, TrainConfig
+from fer_core.data import Dataset, Split, load_fer2013
+from fer_core.errors import FerError
+from fer_core.evaluate import evaluate_run
+from fer_core.models import build_model
+from fer_core.runs import Run, atomic_path, write_json
+
+# ----------------------------------------------------------------------------- data
+
+
+def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split, Split]:
+    """The training and validation splits the config asks for."""
+    train = dataset["train"]
+    if config.validation == "public":
+        validation = dataset["public"]
+    else:
+        order = np.random.default_rng(config.seed).permutation(len(train))
+        n_val = int(round(len(train) * float(config.validation)))
+        pick = lambda idx: Split(train.images[idx], train.labels[idx], train.ids[idx])  # noqa: E731
+        train, validation = pick(np.sort(order[n_val:])), pick(np.sort(order[:n_val]))
+    if config.limit:
+        train = train.take(config.limit)
+    if config.val_limit:
+        validation = validation.take(config.val_limit)
+    return train, validation
+
+
+def augmenter(config: TrainConfig) -> keras.Sequential | None:
+    """Random flip, rotation, shift and zoom as Keras layers, or None when off."""
+    if not config.augment:
+        return None
+    steps = []
+    if config.flip:
+        steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed))
+    if config.rotation:
+        steps.append(keras.layers.RandomRotation(config.rotation / 360.0, fill_mode="nearest", seed=config.seed + 1))
+    if config.shift:
+        steps.append(keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=config.seed + 2))
+    if config.zoom:
+        steps.append(keras.layers.RandomZoom(config.zoom, config.zoom, fill_mode="nearest", seed=config.seed + 3))
+    return keras.Sequential(steps, name="augment") if steps else None
+
+
+def make_dataset(
+    split: Split, batch_size: int, *, shuffle: bool = False, augment: keras.Sequential | None = None, seed: int = 0
+) -> tf.data.Dataset:
+    """A ``tf.data`` pipeline of ``(float32 (B, 48, 48, 1) pixels 0..255, int64 (B,) labels)``.
+
+    Augmentation runs inside the graph on whole batches, in parallel with training.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], split.labels))
+    if shuffle:
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if augment is not None:
+        ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """The optimizer with its learning-rate schedule over ``epochs * steps_per_epoch`` steps."""
+    rate = config.learning_rate
+    if config.schedule == "cosine":
+        warmup = int(config.warmup_epochs * steps_per_epoch)
+        total = max(config.epochs * steps_per_epoch - warmup, 1)
+        if warmup:
+            rate = keras.optimizers.schedules.CosineDecay(0.0, total, warmup_target=rate, warmup_steps=warmup)
+        else:
+            rate = keras.optimizers.schedules.CosineDecay(rate, total)
+    decay = config.weight_decay or None
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay or 1e-4)
+    return keras.optimizers.Adam(rate, weight_decay=decay)
+
+
+def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.Model:
+    model = build_model(config.model, normalization=config.normalization, train_images=train.images)
+    model.compile(
+        optimizer=make_optimizer(config, steps_per_epoch),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def save_inference_model(model: keras.Model, path: Path) -> None:
+    """Save ``model``'s architecture and weights without optimizer state, atomically."""
+    clone = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer state
+    clone.set_weights(model.get_weights())
+    with atomic_path(path) as tmp:
+        clone.save(tmp)
+
+
+# ----------------------------------------------------------------------------- run bookkeeping
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """After each epoch: keep the best model, checkpoint, then record history.
+
+    ``state.json`` is written last and is the commit point of an epoch.
+    """
+
+    def __init__(self, run: Run, history: list[dict], best: float):
+        super().__init__()
+        self.run, self.rows, self.best = run, history, best
+        self.started = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row["seconds"] = round(time.time() - self.started, 2)
+        accuracy = row.get("val_accuracy", row.get("accuracy", 0.0))
+        if accuracy > self.best:
+            self.best = accuracy
+            save_inference_model(self.model, self.run.model_file)
+        checkpoint = self.run.checkpoint_dir / f"epoch-{epoch + 1:04d}.keras"
+        with atomic_path(checkpoint) as tmp:
+            self.model.save(tmp)
+        self.rows.append(row)
+        self.run.write_history(self.rows)
+        previous = self.run.state()
+        write_json(self.run.state_file, {"epoch": epoch + 1, "checkpoint": checkpoint.name, "best": self.best})
+        if previous and previous["checkpoint"] != checkpoint.name:
+            (self.run.checkpoint_dir / previous["checkpoint"]).unlink(missing_ok=True)
+
+
+def _check_same_config(run: Run, config: TrainConfig) -> None:
+    saved = run.config()
+    for key, value in config.to_dict().items():
+        if key not in RESUMABLE_CHANGES and saved.get(key) != value:
+            raise FerError(
+                f"{run.root}: holds a run with {key}={saved.get(key)!r}, not {value!r}; "
+                "use another --out or delete the folder to start over"
+            )
+
+
+def _resume(run: Run, config: TrainConfig) -> tuple[keras.Model | None, int, list[dict], float]:
+    """Load the last checkpoint if the run has one: (model, epochs done, history, best)."""
+    state = run.state() if run.config_file.is_file() else None
+    if state is None:
+        return None, 0, [], -1.0
+    _check_same_config(run, config)
+    model = keras.models.load_model(run.checkpoint_dir / state["checkpoint"], safe_mode=True)
+    history = [r for r in run.history() if r["epoch"] <= state["epoch"]]
+    return model, int(state["epoch"]), history, float(state["best"])
+
+
+def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | str = "auto") -> Run:
+    """Train (or resume) the run ``config`` describes; evaluate its best model on PublicTest.
+
+    Returns:
+        The finished :class:`Run`.
+    """
+    config.check()
+    dataset = dataset or load_fer2013(config.data)
+    train_split, val_split = split_train_validation(dataset, config)
+    run = Run(config.run_dir())
+    steps_per_epoch = -(-len(train_split) // config.batch_size)
+    keras.utils.set_random_seed(config.seed)
+    model, done, history, best = _resume(run, config)
+    if model is None:
+        model = new_model(config, train_split, steps_per_epoch)
+        run.root.mkdir(parents=True, exist_ok=True)
+        write_json(run.config_file, config.to_dict())
+    elif done:
+        print(f"Resuming {run.root} at epoch {done + 1} of {config.epochs}", file=sys.stderr)
+    if done < config.epochs:
+        model.fit(
+            make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config), seed=config.seed + done),
+            validation_data=make_dataset(val_split, 256),
+            epochs=config.epochs,
+            initial_epoch=done,
+            callbacks=[RunRecorder(run, history, best)],
+            shuffle=False,  # the dataset shuffles itself
+            verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+        )
+    if "public" in dataset:
+        evaluate_run(run, keras.models.load_model(run.model_file, safe_mode=True), dataset["public"])
+    return run

@@ -1,0 +1,70 @@
+"""Shared fixtures: small FER2013 files in every real format, written to a temp dir."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fer_core.labels import EMOTIONS, IMAGE_SIZE  # noqa: E402
+
+REAL_DATA = Path(os.environ.get("FER_DATA", Path(__file__).resolve().parents[2] / "shared" / "fer2013"))
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Each test gets its own parsed-data cache, so tests never see each other's cache."""
+    monkeypatch.setenv("FER_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def real_data() -> Path:
+    if not (REAL_DATA / "fer2013.csv.gz").is_file():
+        pytest.skip("real FER2013 not found (set FER_DATA)")
+    return REAL_DATA
+
+
+def make_faces(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random ``uint8 (48, 48)`` faces and labels cycling through all 7 classes."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8), np.arange(n) % len(EMOTIONS)
+
+
+def pixel_text(image: np.ndarray) -> str:
+    return " ".join(map(str, image.reshape(-1).tolist()))
+
+
+def write_text(path: Path, text: str, gz: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gz:
+        with gzip.open(path, "wt") as stream:
+            stream.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def kaggle_csv(images, labels, usages) -> str:
+    rows = [f"{y},{pixel_text(x)},{u}" for x, y, u in zip(images, labels, usages)]
+    return "\n".join(["emotion,pixels,Usage", *rows]) + "\n"
+
+
+def id_csv(images, pixel_column: str = "pixels", start: int = 0) -> str:
+    rows = [f"{start + i},{pixel_text(x)}" for i, x in enumerate(images)]
+    return "\n".join([f"id,{pixel_column}", *rows]) + "\n"
+
+
+@pytest.fixture
+def kaggle_folder(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A ``../shared/fer2013``-style folder: 21 train, 14 public rows + 5 unlabeled private ids."""
+    images, labels = make_faces(40)
+    usages = ["Training"] * 21 + ["PublicTest"] * 14
+    folder = tmp_path / "fer"
+    write_text(folder / "fer2013.csv.gz", kaggle_csv(images[:35], labels[:35], usages), gz=True)
+    write_text(folder / "private_test.csv.gz", id_csv(images[35:]), gz=True)
+    return folder, images, labels

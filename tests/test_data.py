@@ -1,0 +1,199 @@
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core import cli
+from fer_core.data import load_fer2013
+from fer_core.errors import DataError
+from fer_core.labels import EMOTIONS
+from tests.conftest import id_csv, kaggle_csv, make_faces, pixel_text, write_text
+
+
+def assert_split(split, images, labels):
+    assert split.images.dtype == np.uint8 and split.images.shape == (len(images), 48, 48)
+    np.testing.assert_array_equal(split.images, images)
+    if labels is None:
+        assert split.labels is None
+    else:
+        assert split.labels.dtype == np.int64
+        np.testing.assert_array_equal(split.labels, labels)
+
+
+# ----------------------------------------------------------------------------- formats round-trip
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_kaggle_csv_all_three_usages_labeled(tmp_path, gz):
+    images, labels = make_faces(30)
+    usages = ["Training"] * 12 + ["PublicTest"] * 9 + ["PrivateTest"] * 9
+    path = write_text(tmp_path / ("fer2013.csv.gz" if gz else "fer2013.csv"), kaggle_csv(images, labels, usages), gz)
+    data = load_fer2013(path)
+    assert_split(data["train"], images[:12], labels[:12])
+    assert_split(data["public"], images[12:21], labels[12:21])
+    assert_split(data["private"], images[21:], labels[21:])
+    np.testing.assert_array_equal(data["private"].ids, np.arange(9))
+
+
+def test_folder_with_unlabeled_private_file(kaggle_folder):
+    folder, images, labels = kaggle_folder
+    data = load_fer2013(folder)
+    assert_split(data["train"], images[:21], labels[:21])
+    assert_split(data["public"], images[21:35], labels[21:35])
+    assert_split(data["private"], images[35:], None)
+    np.testing.assert_array_equal(data["private"].ids, np.arange(5))
+
+
+def test_ml2017_course_files(tmp_path):
+    images, labels = make_faces(12)
+    train_rows = [f"{y},{pixel_text(x)}" for x, y in zip(images[:8], labels[:8])]
+    write_text(tmp_path / "train.csv", "\n".join(["label,feature", *train_rows]) + "\n")
+    write_text(tmp_path / "test.csv", id_csv(images[8:], "feature", start=100))
+    data = load_fer2013(tmp_path)
+    assert_split(data["train"], images[:8], labels[:8])
+    assert_split(data["private"], images[8:], None)
+    np.testing.assert_array_equal(data["private"].ids, [100, 101, 102, 103])
+
+
+def test_image_folders_with_prefixes_sizes_and_colour(tmp_path):
+    images, _ = make_faces(4)
+    Image.fromarray(images[0]).save(tmp_path / "x.png")  # ignored: not in an emotion folder
+    layout = [
+        ("train", "happy", "Training_1.png", images[0]),
+        ("test", "sad", "PublicTest_7.png", images[1]),
+        ("test", "fear", "PrivateTest_3.png", images[2]),
+        ("train", "angry", "face.png", images[3]),  # no prefix: split from the folder
+    ]
+    for top, emotion, name, face in layout:
+        (tmp_path / top / emotion).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(face).save(tmp_path / top / emotion / name)
+    (tmp_path / "test" / "sad" / "notes.txt").write_text("not an image")
+    colour = np.stack([np.full((96, 96), 200, np.uint8)] * 3, axis=-1)
+    Image.fromarray(colour).save(tmp_path / "train" / "happy" / "Training_2.jpg")
+    data = load_fer2013(tmp_path)
+    train = data["train"]
+    assert sorted(train.labels.tolist()) == [EMOTIONS.index("angry"), EMOTIONS.index("happy"), EMOTIONS.index("happy")]
+    assert any(np.array_equal(img, images[0]) for img in train.images)
+    big = [img for img in train.images if abs(int(img.mean()) - 200) <= 2]
+    assert len(big) == 1 and big[0].shape == (48, 48)  # 96x96 colour -> 48x48 gray
+    assert_split(data["public"], images[1:2], [EMOTIONS.index("sad")])
+    assert_split(data["private"], images[2:3], [EMOTIONS.index("fear")])
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+def test_cache_is_used_and_keyed_by_mtime(kaggle_folder, tmp_path):
+    folder, images, labels = kaggle_folder
+    cache = tmp_path / "cache"
+    load_fer2013(folder)
+    assert len(list(cache.glob("*.npz"))) == 1
+    assert not list(cache.glob(".tmp-*"))
+    # Change the source: the old cache must not be served.
+    new_images, new_labels = make_faces(3, seed=5)
+    write_text(folder / "fer2013.csv.gz", kaggle_csv(new_images, new_labels, ["Training"] * 3), gz=True)
+    data = load_fer2013(folder)
+    assert_split(data["train"], new_images, new_labels)
+    assert len(list(cache.glob("*.npz"))) == 2
+
+
+def test_cached_load_serves_same_arrays(kaggle_folder):
+    folder, _, _ = kaggle_folder
+    first, second = load_fer2013(folder), load_fer2013(folder)
+    for name in ("train", "public", "private"):
+        np.testing.assert_array_equal(first[name].images, second[name].images)
+        np.testing.assert_array_equal(first[name].ids, second[name].ids)
+    assert second["private"].labels is None
+
+
+# ----------------------------------------------------------------------------- real data
+
+
+@pytest.mark.data
+def test_real_fer2013_counts_and_cached_speed(real_data):
+    data = load_fer2013(real_data)
+    assert len(data["train"]) == 28709 and len(data["public"]) == 3589 and len(data["private"]) == 3589
+    np.testing.assert_array_equal(np.bincount(data["train"].labels), [3995, 436, 4097, 7215, 4830, 3171, 4965])
+    np.testing.assert_array_equal(np.bincount(data["public"].labels), [467, 56, 496, 895, 653, 415, 607])
+    assert data["private"].labels is None
+    np.testing.assert_array_equal(np.sort(data["private"].ids), np.arange(3589))
+    start = time.perf_counter()
+    again = load_fer2013(real_data)
+    assert time.perf_counter() - start < 1.0, "cached load of the full set should take under 1 s"
+    np.testing.assert_array_equal(again["public"].images, data["public"].images)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _one_row_csv(tmp_path, row: str, header: str = "emotion,pixels,Usage"):
+    return write_text(tmp_path / "fer2013.csv", f"{header}\n{row}\n")
+
+
+GOOD = pixel_text(make_faces(1)[0][0])
+BAD_CASES = {
+    "2303 pixels": (f"0,{' '.join(GOOD.split()[:-1])},Training", "row 2: column 'pixels' has 2303 pixels"),
+    "label 9": (f"9,{GOOD},Training", "row 2: column 'emotion' is '9' (expected an integer 0..6)"),
+    "non-numeric pixel": (f"0,{GOOD.replace(' ', ' x', 1)},Training", "non-numeric pixel 'x"),
+    "pixel 300": (f"0,300 {GOOD.split(' ', 1)[1]},Training", "pixel outside 0..255"),
+    "bad usage": (f"0,{GOOD},Validation", "column 'Usage' is 'Validation'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_bad_rows_name_file_row_and_expectation(tmp_path, capsys, case):
+    row, message = BAD_CASES[case]
+    path = _one_row_csv(tmp_path, row)
+    with pytest.raises(DataError, match=str(path)) as error:
+        load_fer2013(path)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert cli.main(["data", "--data", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fer: error: ") and message in err and len(err.splitlines()) == 1
+    assert not list((tmp_path / "cache").glob("*.npz")), "no cache may be written for bad input"
+
+
+def test_error_row_is_spreadsheet_row(tmp_path):
+    images, labels = make_faces(5)
+    text = kaggle_csv(images, labels, ["Training"] * 5).splitlines()
+    text[4] = text[4].replace(",Training", ",Nope")  # the 4th data row = spreadsheet row 5
+    path = write_text(tmp_path / "f.csv", "\n".join(text) + "\n")
+    with pytest.raises(DataError, match="row 5:"):
+        load_fer2013(path)
+
+
+def test_missing_column(tmp_path):
+    path = _one_row_csv(tmp_path, f"0,{GOOD}", header="emotion,pixels")
+    with pytest.raises(DataError, match=r"missing column 'Usage' \(expected columns emotion,pixels,Usage"):
+        load_fer2013(path)
+
+
+def test_empty_file(tmp_path):
+    path = write_text(tmp_path / "fer2013.csv", "")
+    with pytest.raises(DataError, match="fer2013.csv: file is empty"):
+        load_fer2013(path)
+
+
+def test_corrupt_image(tmp_path):
+    (tmp_path / "train" / "happy").mkdir(parents=True)
+    (tmp_path / "train" / "happy" / "Training_9.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
+    with pytest.raises(DataError, match="Training_9.jpg: (not a readable image|corrupt image)"):
+        load_fer2013(tmp_path)
+
+
+def test_unknown_emotion_folder(tmp_path):
+    (tmp_path / "train" / "contempt").mkdir(parents=True)
+    with pytest.raises(DataError, match="unknown emotion folder 'contempt' \\(expected one of angry, disgust"):
+        load_fer2013(tmp_path)
+
+
+def test_no_data_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.delenv("FER_DATA", raising=False)
+    with pytest.raises(DataError, match="neither --data nor FER_DATA is set; get FER2013"):
+        load_fer2013()
+    monkeypatch.setenv("FER_DATA", str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match="nowhere: no such file or folder \\(from FER_DATA\\)"):
+        load_fer2013()
+    with pytest.raises(DataError, match="no FER2013 files found \\(looked for fer2013.csv"):
+        load_fer2013(tmp_path)

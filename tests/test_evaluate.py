@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+from fer_core.evaluate import confusion_matrix, metrics_from_probabilities, per_class_report, top_k, write_submission
+
+
+def test_confusion_matrix_counts_true_rows_predicted_columns():
+    matrix = confusion_matrix(np.array([0, 0, 2, 6]), np.array([0, 2, 2, 5]))
+    assert matrix.shape == (7, 7) and matrix.sum() == 4
+    assert matrix[0, 0] == 1 and matrix[0, 2] == 1 and matrix[2, 2] == 1 and matrix[6, 5] == 1
+
+
+def test_per_class_report_by_hand():
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    predicted = np.array([0, 0, 1, 1, 0, 2])
+    report = per_class_report(confusion_matrix(labels, predicted))
+    # angry: TP 2, predicted 3, support 3 -> p 2/3, r 2/3
+    assert report["angry"]["precision"] == pytest.approx(2 / 3) and report["angry"]["recall"] == pytest.approx(2 / 3)
+    # disgust: TP 1, predicted 2, support 2 -> p 1/2, r 1/2, f1 1/2
+    assert report["disgust"]["f1"] == pytest.approx(0.5) and report["disgust"]["support"] == 2
+    assert report["fear"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    assert report["neutral"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+
+
+def test_metrics_accuracy():
+    probs = np.eye(7, dtype=np.float32)[[0, 1, 2, 3]]
+    metrics = metrics_from_probabilities(probs, np.array([0, 1, 2, 4]))
+    assert metrics["accuracy"] == 0.75 and metrics["samples"] == 4
+    assert np.array(metrics["confusion_matrix"]).shape == (7, 7)
+
+
+def test_submission_and_top_k(tmp_path):
+    probs = np.array([[0.1, 0, 0, 0.6, 0.3, 0, 0], [0, 0, 0, 0, 0, 0.2, 0.8]])
+    write_submission(tmp_path / "s.csv", np.array([5, 9]), probs)
+    assert (tmp_path / "s.csv").read_text() == "id,label\n5,3\n9,6\n"
+    assert top_k(probs)[0] == [("happy", 0.6), ("sad", 0.3), ("angry", 0.1)]

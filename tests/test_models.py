@@ -1,0 +1,100 @@
+import keras
+import numpy as np
+import pytest
+
+from fer_core.errors import FerError
+from fer_core.models import build_model, conv_layer_names, load_model, pixel_statistics
+from tests.conftest import make_faces
+
+# The seed report's table: (layer type, output shape without the batch axis).
+SEED_TABLE = [
+    ("Conv2D", (48, 48, 16)), ("BatchNormalization", (48, 48, 16)), ("LeakyReLU", (48, 48, 16)),
+    ("Conv2D", (48, 48, 32)), ("GaussianNoise", (48, 48, 32)), ("BatchNormalization", (48, 48, 32)),
+    ("LeakyReLU", (48, 48, 32)),
+    ("Conv2D", (48, 48, 64)), ("BatchNormalization", (48, 48, 64)), ("LeakyReLU", (48, 48, 64)),
+    ("MaxPooling2D", (24, 24, 64)), ("Dropout", (24, 24, 64)),
+    ("Conv2D", (24, 24, 128)), ("BatchNormalization", (24, 24, 128)), ("LeakyReLU", (24, 24, 128)),
+    ("MaxPooling2D", (12, 12, 128)), ("Dropout", (12, 12, 128)),
+    ("Conv2D", (12, 12, 256)), ("BatchNormalization", (12, 12, 256)), ("LeakyReLU", (12, 12, 256)),
+    ("MaxPooling2D", (6, 6, 256)), ("Dropout", (6, 6, 256)),
+    ("Conv2D", (6, 6, 512)), ("BatchNormalization", (6, 6, 512)), ("LeakyReLU", (6, 6, 512)),
+    ("MaxPooling2D", (3, 3, 512)), ("Dropout", (3, 3, 512)),
+    ("Flatten", (4608,)), ("Dense", (512,)), ("BatchNormalization", (512,)), ("LeakyReLU", (512,)),
+    ("Dropout", (512,)), ("Dense", (256,)), ("LeakyReLU", (256,)), ("Dense", (7,)), ("Activation", (7,)),
+]
+
+
+def _table(model):
+    return [(type(layer).__name__, tuple(layer.output.shape[1:])) for layer in model.layers[1:]]
+
+
+def test_seed_layers_and_shapes_match_the_report():
+    model = build_model("seed", normalization="none")
+    assert _table(model) == SEED_TABLE
+    assert conv_layer_names(model) == [f"conv{i}" for i in range(1, 7)]
+    assert all(model.get_layer(f"conv{i}").kernel_size == (3, 3) for i in range(1, 7))
+    assert model.get_layer("bn1").momentum == 0.5
+    assert model.get_layer("act1").negative_slope == pytest.approx(0.3)
+    assert model.get_layer("noise2").stddev == pytest.approx(0.1)
+    assert [model.get_layer(f"drop{i}").rate for i in (3, 4, 5, 6)] == [0.1, 0.2, 0.2, 0.2]
+    assert model.get_layer("drop_dense1").rate == 0.5
+
+
+def test_standardize_is_inside_the_model_and_fitted_on_train():
+    images, _ = make_faces(50)
+    model = build_model("seed", normalization="standardize", train_images=images)
+    assert _table(model)[0] == ("Normalization", (48, 48, 1))
+    assert _table(model)[1:] == SEED_TABLE
+    standardized = model.get_layer("standardize")(images[..., None].astype("float32"))
+    z = keras.ops.convert_to_numpy(standardized)
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-3)
+    np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-2)
+
+
+def test_pixel_statistics_shapes():
+    mean, var = pixel_statistics(np.full((3, 48, 48), 7, np.uint8))
+    assert mean.shape == var.shape == (48, 48, 1) and mean.dtype == np.float32
+    assert np.all(mean == 7) and np.all(var == 0)
+
+
+def test_softmax_output_and_inference_is_deterministic():
+    model = build_model("seed", normalization="none")
+    x = make_faces(4)[0][..., None].astype("float32")
+    p1, p2 = model.predict(x, verbose=0), model.predict(x, verbose=0)
+    assert p1.shape == (4, 7) and p1.dtype == np.float32
+    np.testing.assert_allclose(p1.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(p1, p2)  # noise and dropout are off at inference
+
+
+def test_saved_model_reloads_with_plain_keras_and_predicts_the_same(tmp_path):
+    images, _ = make_faces(20)
+    model = build_model("seed", normalization="standardize", train_images=images)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path, safe_mode=True)
+    x = images[:5, ..., None].astype("float32")
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
+    assert load_model(tmp_path).name == "seed"  # a run folder works too
+
+
+def test_unknown_model_and_normalization():
+    with pytest.raises(FerError, match="unknown model 'vgg99' \\(expected one of seed"):
+        build_model("vgg99")
+    with pytest.raises(FerError, match="unknown normalization 'minmax'"):
+        build_model("seed", normalization="minmax")
+    with pytest.raises(FerError, match="needs the training images"):
+        build_model("seed", normalization="standardize")
+
+
+def test_load_model_errors_are_one_line(tmp_path):
+    with pytest.raises(FerError, match="missing.keras: no such model file"):
+        load_model(tmp_path / "missing.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(FerError, match="bad.keras: cannot load model") as error:
+        load_model(bad)
+    assert "\n" not in str(error.value)
+    pickle = tmp_path / "model.h5"
+    pickle.write_bytes(b"x")
+    with pytest.raises(FerError, match="not a .keras model file"):
+        load_model(pickle)

@@ -1,0 +1,164 @@
+"""Training end to end through the `fer` command: smoke run, kill -9, resume, evaluate, predict."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core import cli
+from fer_core.config import TrainConfig
+from fer_core.data import load_fer2013
+from fer_core.errors import FerError
+from fer_core.models import load_model
+from fer_core.runs import Run
+from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, write_text
+
+EPOCH_SECONDS_LIMIT = 600
+
+
+@pytest.fixture(scope="module")
+def data_path(tmp_path_factory):
+    """The real FER2013 when present, else a synthetic set of the same form (2,000 train rows)."""
+    if (REAL_DATA / "fer2013.csv.gz").is_file():
+        return REAL_DATA
+    folder = tmp_path_factory.mktemp("synthetic")
+    images, labels = make_faces(2600)
+    write_text(folder / "fer2013.csv", kaggle_csv(images[:2500], labels[:2500], ["Training"] * 2000 + ["PublicTest"] * 500))
+    write_text(folder / "private_test.csv", id_csv(images[2500:]))
+    return folder
+
+
+def _wait_for_epoch(run: Run, epoch: int, process: subprocess.Popen) -> None:
+    deadline = time.time() + EPOCH_SECONDS_LIMIT * epoch
+    while time.time() < deadline:
+        state = run.state() if run.state_file.is_file() else None
+        if state and state["epoch"] >= epoch:
+            return
+        assert process.poll() is None, f"training exited early: {process.stdout.read()}"
+        time.sleep(0.5)
+    pytest.fail(f"epoch {epoch} did not finish in time")
+
+
+def _optimizer_iterations(checkpoint) -> int:
+    with zipfile.ZipFile(checkpoint) as archive, archive.open("model.weights.h5") as raw:
+        with h5py.File(raw) as weights:
+            return int(np.asarray(weights["optimizer/vars/0"]))
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(data_path, tmp_path_factory):
+    """Train 3 epochs on 2,000 images; kill -9 during epoch 3; run the same command again."""
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    env = {**os.environ, "FER_CACHE": str(tmp_path_factory.mktemp("cache"))}
+    command = [sys.executable, "-m", "fer_core.cli", "train", "--data", str(data_path), "--out", str(out),
+               "--epochs", "3", "--limit", "2000", "--val-limit", "500", "--batch-size", "64"]
+    run = Run(out)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for_epoch(run, 2, first)
+        history_before_kill = run.history()
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait()
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=EPOCH_SECONDS_LIMIT * 2)
+    return {"run": run, "before": history_before_kill, "second": second, "data": data_path, "env": env}
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_two_history_rows_then_resumes_at_epoch_3(killed_and_resumed):
+    run, second = killed_and_resumed["run"], killed_and_resumed["second"]
+    assert [r["epoch"] for r in killed_and_resumed["before"]] == [1.0, 2.0]
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "Resuming" in second.stderr and "at epoch 3 of 3" in second.stderr
+    assert "Epoch 1/3" not in second.stdout and "Epoch 3/3" in second.stdout
+    history = run.history()
+    assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history[0])
+    # The optimizer resumed with its state: 3 epochs x 32 steps, not 1 epoch's worth.
+    state = run.state()
+    assert state["epoch"] == 3
+    assert _optimizer_iterations(run.checkpoint_dir / state["checkpoint"]) == 3 * 32
+    assert list(run.checkpoint_dir.glob("*.keras")) == [run.checkpoint_dir / state["checkpoint"]]
+    config = json.loads(run.config_file.read_text())
+    assert config["epochs"] == 3 and config["limit"] == 2000
+    metrics = run.metrics()
+    assert metrics["split"] == "public" and 0 <= metrics["accuracy"] <= 1
+    assert np.array(metrics["confusion_matrix"]).sum() == metrics["samples"]
+    predictions = run.predictions()
+    assert predictions["probabilities"].shape == (metrics["samples"], 7)
+
+
+@pytest.mark.slow
+def test_saved_best_model_is_inference_only_and_reloads(killed_and_resumed):
+    run = killed_and_resumed["run"]
+    model = load_model(run.root)
+    with zipfile.ZipFile(run.model_file) as archive, archive.open("model.weights.h5") as raw:
+        with h5py.File(raw) as weights:
+            assert "optimizer" not in weights and "layers" in weights
+    assert run.model_file.stat().st_size < 20 * 2**20
+    public = load_fer2013(killed_and_resumed["data"])["public"]
+    probabilities = model.predict(public.images[:64, ..., None].astype("float32"), verbose=0)
+    np.testing.assert_allclose(probabilities, run.predictions()["probabilities"][:64], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_evaluate_and_predict_commands(killed_and_resumed, tmp_path, capsys, monkeypatch):
+    run, data = killed_and_resumed["run"], str(killed_and_resumed["data"])
+    monkeypatch.setenv("FER_CACHE", killed_and_resumed["env"]["FER_CACHE"])
+    assert cli.main(["evaluate", str(run.root), "--data", data]) == 0
+    assert "public accuracy:" in capsys.readouterr().out
+    submission = tmp_path / "submission.csv"
+    assert cli.main(["predict", str(run.root), "--split", "private", "--data", data, "--out", str(submission)]) == 0
+    lines = submission.read_text().splitlines()
+    private = load_fer2013(data)["private"]
+    assert lines[0] == "id,label" and len(lines) == len(private) + 1
+    assert sorted(int(line.split(",")[0]) for line in lines[1:]) == sorted(private.ids.tolist())
+    assert all(0 <= int(line.split(",")[1]) <= 6 for line in lines[1:])
+    assert f"wrote {len(private)} predictions for the private split" in capsys.readouterr().out
+    # Any image: colour, other size.
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (120, 90, 3), dtype=np.uint8)).save(photo)
+    assert cli.main(["predict", str(run.root), str(photo)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{photo}: ") and line.count(",") == 2
+    (tmp_path / "broken.png").write_bytes(b"garbage")
+    assert cli.main(["predict", str(run.root), str(tmp_path / "broken.png")]) == 2
+    assert "broken.png: not a readable image" in capsys.readouterr().err
+
+
+def test_config_checks_and_defaults():
+    assert TrainConfig().run_dir().as_posix() == "runs/seed-standardize-aug-s0"
+    assert TrainConfig(augment=False, seed=3).run_dir().as_posix() == "runs/seed-standardize-noaug-s3"
+    with pytest.raises(FerError, match="--validation 'half'"):
+        TrainConfig(validation="half").check()
+    with pytest.raises(FerError, match="--epochs must be at least 1"):
+        TrainConfig(epochs=0).check()
+    TrainConfig(validation="0.1").check()
+
+
+def test_train_refuses_a_different_config_in_an_existing_run(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    out = tmp_path / "run"
+    args = ["train", "--data", str(folder), "--out", str(out), "--epochs", "1", "--batch-size", "8"]
+    assert cli.main(args) == 0
+    assert len(Run(out).history()) == 1
+    assert cli.main(args[:-2] + ["--batch-size", "16"]) == 2
+    assert "holds a run with batch_size=8, not 16" in capsys.readouterr().err
+    assert cli.main(args[:-4] + ["--epochs", "2", "--batch-size", "8"]) == 0  # more epochs: resumes
+    assert [r["epoch"] for r in Run(out).history()] == [1.0, 2.0]
+
+
+def test_missing_model_file_is_a_one_line_error(tmp_path, capsys):
+    assert cli.main(["predict", str(tmp_path / "nope"), "x.png"]) == 2
+    err = capsys.readouterr().err
+    assert "x.png: cannot open image" in err or "no such model file" in err
+    assert len(err.strip().splitlines()) == 1
