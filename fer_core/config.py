@@ -15,7 +15,8 @@ from fer_core.errors import FerError
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 # Options that may differ when a run is resumed (everything else must match).
-RESUMABLE_CHANGES = ("data", "out", "epochs")
+RESUMABLE_CHANGES = ("data", "out", "epochs", "precision")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
 def _opt(default, help: str, choices: tuple | None = None):
@@ -44,6 +45,9 @@ class TrainConfig:
     normalization: str = _opt("standardize", "input normalization inside the model", ("none", "standardize"))
     seed: int = _opt(0, "random seed (weights, shuffling, augmentation)")
     validation: str = _opt("public", "validation data: 'public' (PublicTest) or a fraction of Training, e.g. 0.1")
+    precision: str = _opt(
+        "auto", "compute precision: auto = mixed_bfloat16 where the CPU has bf16 instructions, else float32", PRECISIONS
+    )
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs")
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)")
 

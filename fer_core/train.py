@@ -17,8 +17,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from fer_core.accel import cluster_config, distribution_strategy, is_chief, resolve_precision
 from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.data import Dataset, Split, load_fer2013
+from fer_core.distributed import fit_distributed
 from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
 from fer_core.models import build_model
@@ -79,16 +81,20 @@ def make_dataset(
 # ----------------------------------------------------------------------------- model
 
 
+def learning_rate(config: TrainConfig, steps_per_epoch: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The peak rate, or a (warm-up +) cosine schedule over ``epochs * steps_per_epoch`` steps."""
+    if config.schedule != "cosine":
+        return config.learning_rate
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    total = max(config.epochs * steps_per_epoch - warmup, 1)
+    if warmup:
+        return keras.optimizers.schedules.CosineDecay(0.0, total, warmup_target=config.learning_rate, warmup_steps=warmup)
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate, total)
+
+
 def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """The optimizer with its learning-rate schedule over ``epochs * steps_per_epoch`` steps."""
-    rate = config.learning_rate
-    if config.schedule == "cosine":
-        warmup = int(config.warmup_epochs * steps_per_epoch)
-        total = max(config.epochs * steps_per_epoch - warmup, 1)
-        if warmup:
-            rate = keras.optimizers.schedules.CosineDecay(0.0, total, warmup_target=rate, warmup_steps=warmup)
-        else:
-            rate = keras.optimizers.schedules.CosineDecay(rate, total)
+    """The configured optimizer with its learning-rate schedule."""
+    rate = learning_rate(config, steps_per_epoch)
     decay = config.weight_decay or None
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
@@ -107,10 +113,21 @@ def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.
     return model
 
 
+def float32_config(config):
+    """A copy of a Keras config with every dtype policy and tensor dtype set to float32."""
+    if isinstance(config, list):
+        return [float32_config(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if config.get("class_name") == "DTypePolicy":
+        return {**config, "config": {**config["config"], "name": "float32"}}
+    return {k: ("float32" if k == "dtype" and v == "bfloat16" else float32_config(v)) for k, v in config.items()}
+
+
 def save_inference_model(model: keras.Model, path: Path) -> None:
-    """Save ``model``'s architecture and weights without optimizer state, atomically."""
-    clone = model.__class__.from_config(model.get_config())  # uncompiled: no optimizer state
-    clone.set_weights(model.get_weights())
+    """Save ``model``'s architecture and weights in float32, without optimizer state, atomically."""
+    clone = model.__class__.from_config(float32_config(model.get_config()))  # uncompiled: no optimizer
+    clone.set_weights(model.get_weights())  # variables are float32 under mixed precision too
     with atomic_path(path) as tmp:
         clone.save(tmp)
 
@@ -121,33 +138,38 @@ def save_inference_model(model: keras.Model, path: Path) -> None:
 class RunRecorder(keras.callbacks.Callback):
     """After each epoch: keep the best model, checkpoint, then record history.
 
-    ``state.json`` is written last and is the commit point of an epoch.
+    ``state.json`` is written last and is the commit point of an epoch. Only
+    the chief writes; other workers of a cluster train and write nothing.
     """
 
-    def __init__(self, run: Run, history: list[dict], best: float):
+    def __init__(self, run: Run, history: list[dict], best: float, chief: bool = True):
         super().__init__()
-        self.run, self.rows, self.best = run, history, best
+        self.run, self.rows, self.best, self.chief = run, history, best, chief
         self.started = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = dict(logs or {})
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         row["seconds"] = round(time.time() - self.started, 2)
         accuracy = row.get("val_accuracy", row.get("accuracy", 0.0))
-        if accuracy > self.best:
-            self.best = accuracy
+        improved = accuracy > self.best
+        self.best = max(self.best, accuracy)
+        self.rows.append(row)
+        if self.chief:
+            self._write(epoch + 1, improved)
+
+    def _write(self, epoch: int, improved: bool) -> None:
+        if improved:
             save_inference_model(self.model, self.run.model_file)
-        checkpoint = self.run.checkpoint_dir / f"epoch-{epoch + 1:04d}.keras"
+        checkpoint = self.run.checkpoint_dir / f"epoch-{epoch:04d}.keras"
         with atomic_path(checkpoint) as tmp:
             self.model.save(tmp)
-        self.rows.append(row)
         self.run.write_history(self.rows)
         previous = self.run.state()
-        write_json(self.run.state_file, {"epoch": epoch + 1, "checkpoint": checkpoint.name, "best": self.best})
+        write_json(self.run.state_file, {"epoch": epoch, "checkpoint": checkpoint.name, "best": self.best})
         if previous and previous["checkpoint"] != checkpoint.name:
             (self.run.checkpoint_dir / previous["checkpoint"]).unlink(missing_ok=True)
 
@@ -162,46 +184,75 @@ def _check_same_config(run: Run, config: TrainConfig) -> None:
             )
 
 
-def _resume(run: Run, config: TrainConfig) -> tuple[keras.Model | None, int, list[dict], float]:
+def _resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.Model | None, int, list[dict], float]:
     """Load the last checkpoint if the run has one: (model, epochs done, history, best)."""
     state = run.state() if run.config_file.is_file() else None
     if state is None:
         return None, 0, [], -1.0
     _check_same_config(run, config)
     model = keras.models.load_model(run.checkpoint_dir / state["checkpoint"], safe_mode=True)
+    if run.config().get("epochs") != config.epochs and config.schedule == "cosine":
+        # The cosine schedule spans the run: stretch it to the new length.
+        model.optimizer._learning_rate = learning_rate(config, steps_per_epoch)
     history = [r for r in run.history() if r["epoch"] <= state["epoch"]]
     return model, int(state["epoch"]), history, float(state["best"])
+
+
+def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, verbose) -> None:
+    steps_per_epoch = -(-len(train_split) // config.batch_size)
+    chief = is_chief()
+    strategy = distribution_strategy()
+    with strategy.scope():
+        model, done, history, best = _resume(run, config, steps_per_epoch)
+        if model is None:
+            model = new_model(config, train_split, steps_per_epoch)
+        elif done:
+            print(f"Resuming {run.root} at epoch {done + 1} of {config.epochs}", file=sys.stderr)
+    if chief:
+        run.root.mkdir(parents=True, exist_ok=True)
+        write_json(run.config_file, config.to_dict())
+    if done >= config.epochs:
+        return
+    train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
+                              seed=config.seed + done)
+    val_data = make_dataset(val_split, 256)
+    recorder = RunRecorder(run, history, best, chief)
+    if cluster_config() is not None:
+        fit_distributed(model, strategy, train_data, val_data, global_batch=config.batch_size,
+                        epochs=config.epochs, initial_epoch=done, callbacks=[recorder])
+        return
+    model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=config.epochs,
+        initial_epoch=done,
+        callbacks=[recorder],
+        shuffle=False,  # the dataset shuffles itself
+        verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+    )
 
 
 def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | str = "auto") -> Run:
     """Train (or resume) the run ``config`` describes; evaluate its best model on PublicTest.
 
+    Precision follows ``config.precision`` (see :mod:`fer_core.accel`); the
+    global Keras dtype policy is restored afterwards. Under ``TF_CONFIG`` every
+    worker runs this and only the chief writes the run.
+
     Returns:
-        The finished :class:`Run`.
+        The :class:`Run`.
     """
     config.check()
     dataset = dataset or load_fer2013(config.data)
     train_split, val_split = split_train_validation(dataset, config)
     run = Run(config.run_dir())
-    steps_per_epoch = -(-len(train_split) // config.batch_size)
     keras.utils.set_random_seed(config.seed)
-    model, done, history, best = _resume(run, config)
-    if model is None:
-        model = new_model(config, train_split, steps_per_epoch)
-        run.root.mkdir(parents=True, exist_ok=True)
-        write_json(run.config_file, config.to_dict())
-    elif done:
-        print(f"Resuming {run.root} at epoch {done + 1} of {config.epochs}", file=sys.stderr)
-    if done < config.epochs:
-        model.fit(
-            make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config), seed=config.seed + done),
-            validation_data=make_dataset(val_split, 256),
-            epochs=config.epochs,
-            initial_epoch=done,
-            callbacks=[RunRecorder(run, history, best)],
-            shuffle=False,  # the dataset shuffles itself
-            verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
-        )
-    if "public" in dataset:
+    previous_policy = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(resolve_precision(config.precision))
+    try:
+        _fit(config, run, train_split, val_split, verbose)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous_policy)
+    if is_chief() and "public" in dataset:
         evaluate_run(run, keras.models.load_model(run.model_file, safe_mode=True), dataset["public"])
     return run
