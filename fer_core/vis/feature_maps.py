@@ -1,0 +1,57 @@
+"""A layer's outputs for given faces: the seed report's "output of conv layer 5".
+
+Works for any layer of any functional or ``Sequential`` model, nested models
+included (see :mod:`fer_core.vis.probes`); the network is run only up to the
+layer, in inference mode (no dropout or noise, BatchNorm moving statistics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fer_core.labels import IMAGE_SIZE
+from fer_core.vis.probes import as_model_input, cached, in_batches, probe
+
+
+def _layer_fn(model: keras.Model, layer: str) -> Callable:
+    def make():
+        net = probe(model, layer, logits=False)
+        spec = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)
+        return tf.function(lambda x: net(x, training=False), input_signature=[spec])
+
+    return cached(model, ("layer", layer), make)
+
+
+def feature_maps(model: keras.Model, images: np.ndarray, layer: str, batch_size: int = 64) -> np.ndarray:
+    """The output of ``layer`` for each face.
+
+    Args:
+        model: a Keras model taking ``(N, 48, 48, 1)`` raw pixels.
+        images: ``uint8 (N, 48, 48)`` or ``(N, 48, 48, 1)``, raw pixels 0..255.
+        layer: the layer's name (e.g. ``conv5``, or ``act5`` for after BatchNorm and LeakyReLU).
+        batch_size: faces per forward pass; the result does not depend on it.
+
+    Returns:
+        ``float32 (N, H, W, C)`` for a conv-like layer (``(N, C)`` for a dense
+        one): activations as the layer outputs them, unbounded.
+    """
+    x = as_model_input(images)
+    run = _layer_fn(model, layer)
+    shape = tuple(probe(model, layer, logits=False).outputs[0].shape[1:])
+    parts = [run(tf.constant(x[s])).numpy() for s in in_batches(len(x), batch_size)]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, *shape), np.float32)
+
+
+def mean_activations(model: keras.Model, images: np.ndarray, layer: str, batch_size: int = 64) -> np.ndarray:
+    """Each channel's mean over spatial positions, per face: ``float32 (N, C)``.
+
+    This is the quantity gradient ascent maximizes (:mod:`fer_core.vis.filters`).
+    """
+    parts = [feature_maps(model, images[s], layer, batch_size) for s in in_batches(len(images), 8 * batch_size)]
+    if not parts:
+        return np.zeros((0, int(probe(model, layer, logits=False).outputs[0].shape[-1])), np.float32)
+    return np.concatenate([p.reshape(len(p), -1, p.shape[-1]).mean(axis=1) for p in parts]).astype(np.float32)

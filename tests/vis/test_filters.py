@@ -1,0 +1,124 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fer_core.errors import FerError
+from fer_core.labels import EMOTIONS
+from fer_core.models import build_model
+from fer_core.vis import filters as F
+from fer_core.vis.feature_maps import mean_activations
+from tests.conftest import make_faces
+
+FAST = {"steps": 24, "learning_rate": 0.1}
+
+
+@pytest.mark.parametrize("layer", ["c1", "c2"])
+def test_objective_rises_and_beats_the_start_for_every_filter_of_a_layer(tiny, layer):
+    result = F.gradient_ascent(tiny, layer, **FAST)
+    count = tiny.get_layer(layer).filters
+    assert result.images.shape == (count, 48, 48) and result.images.dtype == np.uint8
+    assert result.trace.shape == (FAST["steps"], count) and result.trace.dtype == np.float32
+    np.testing.assert_array_equal(result.filters, np.arange(count))
+    assert np.all(result.final > result.start)
+    assert np.all(result.trace[-3:].mean(axis=0) > result.trace[:3].mean(axis=0))
+    # ``final`` is measured on the returned uint8 images
+    np.testing.assert_allclose(
+        result.final, mean_activations(tiny, result.images, layer)[np.arange(count), result.filters], rtol=1e-5
+    )
+
+
+def test_one_batch_gives_each_filter_what_it_gets_alone(tiny):
+    together = F.gradient_ascent(tiny, "c2", [0, 3, 5], seed=7, **FAST)
+    alone = F.gradient_ascent(tiny, "c2", 3, seed=7, **FAST)
+    assert np.abs(together.images[1].astype(int) - alone.images[0]).max() <= 1
+    np.testing.assert_allclose(together.trace[:, 1], alone.trace[:, 0], rtol=1e-3, atol=1e-5)
+    chunked = F.gradient_ascent(tiny, "c2", [0, 3, 5], seed=7, batch_size=2, **FAST)
+    assert np.abs(chunked.images.astype(int) - together.images).max() <= 1
+
+
+def test_seeds_reproduce_and_differ(tiny):
+    a = F.gradient_ascent(tiny, "c1", [1], seed=0, **FAST).images
+    np.testing.assert_array_equal(a, F.gradient_ascent(tiny, "c1", [1], seed=0, **FAST).images)
+    assert np.abs(a.astype(int) - F.gradient_ascent(tiny, "c1", [1], seed=1, **FAST).images).mean() > 1
+
+
+def test_pixel_parameterization_penalties_and_no_transform(tiny):
+    plain = F.gradient_ascent(tiny, "c2", [0, 1], parameterization=F.pixels(), transform=None, **FAST)
+    assert np.all(plain.final > plain.start)
+    smooth = F.gradient_ascent(
+        tiny, "c2", [0, 1], parameterization=F.pixels(), transform=None, penalty=F.total_variation(50.0), **FAST
+    )
+    assert _roughness(smooth.images) < _roughness(plain.images)
+
+
+def _roughness(images):
+    x = images.astype(float)
+    return np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=2)).mean()
+
+
+def test_dense_layer_objective_visualizes_a_class(tiny):
+    result = F.gradient_ascent(tiny, "logits", [EMOTIONS.index("happy")], **FAST)
+    assert result.images.shape == (1, 48, 48) and result.final[0] > result.start[0]
+
+
+def test_transforms_are_small_and_composable():
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(0, 255, (2, 48, 48, 1)), tf.float32)
+    zero, u = tf.zeros((2, 4)), tf.constant([[1.0, -1.0, 0, 0], [0.5, 0.0, 0, 0]])
+    for transform in (F.jitter(2), F.scale(0.1), F.rotate(10)):
+        np.testing.assert_allclose(transform(images, zero).numpy(), images.numpy(), atol=1e-3)
+    shifted = F.jitter(2)(images, u).numpy()
+    np.testing.assert_allclose(shifted[0, 5:40, 5:40], images.numpy()[0, 7:42, 3:38], atol=1e-3)  # down 2, left 2
+    flat = tf.fill((1, 48, 48, 1), 100.0)
+    np.testing.assert_allclose(F.blur(1.0)(flat, zero[:1]).numpy(), 100.0, rtol=1e-5)
+    both = F.compose(F.jitter(2), F.blur(1.0))(images, u).numpy()
+    np.testing.assert_allclose(both, F.blur(1.0)(F.jitter(2)(images, u), u).numpy(), rtol=1e-5)
+    assert F.compose(F.jitter(2), F.blur(1.0)) is F.compose(F.jitter(2), F.blur(1.0))  # memoized: no retracing
+    assert F.total_variation(1.0)(flat).numpy()[0] == 0
+    assert (
+        F.total_variation(1.0)(images).numpy().min() > 0 and F.l2(1.0)(tf.fill((1, 48, 48, 1), 127.5)).numpy()[0] == 0
+    )
+
+
+def test_fourier_parameterization_starts_near_gray():
+    param = F.fourier()
+    start = np.random.default_rng(0).normal(0, 0.01, (3, *param.shape)).astype(np.float32)
+    pixels = param.to_pixels(tf.constant(start)).numpy()
+    assert pixels.shape == (3, 48, 48, 1) and np.all(np.abs(pixels - 127.5) < 40)
+
+
+def test_stability_is_one_for_equal_seeds_and_lower_for_different_ones(tiny):
+    exact = F.stability(tiny, "c2", [0, 2], seeds=(4, 4, 4), **FAST)
+    np.testing.assert_allclose(exact, 1.0, atol=1e-6)
+    varied = F.stability(tiny, "c2", [0, 2], seeds=(0, 1, 2), **FAST)
+    assert varied.shape == (2,) and varied.dtype == np.float32 and np.all((varied > -1) & (varied < 0.999))
+    with pytest.raises(FerError, match="at least 2 seeds"):
+        F.stability(tiny, "c2", [0], seeds=(0,))
+
+
+def test_filter_dossier(tiny):
+    images, labels = make_faces(21, seed=5)
+    labels = np.where(labels == 1, 0, labels)  # no "disgust" face
+    dossier = F.filter_dossier(tiny, images, labels, "c2", [1, 4], top_k=5)
+    means = mean_activations(tiny, images, "c2")[:, [1, 4]].T
+    assert dossier.top_indices.shape == (2, 5) and dossier.top_activations.dtype == np.float32
+    np.testing.assert_array_equal(dossier.top_indices, np.argsort(-means, axis=1)[:, :5])
+    assert np.all(np.diff(dossier.top_activations, axis=1) <= 0)
+    np.testing.assert_allclose(dossier.per_emotion[:, 3], means[:, labels == 3].mean(axis=1), rtol=1e-5)
+    assert np.all(np.isnan(dossier.per_emotion[:, 1]))
+    assert F.filter_dossier(tiny, images, labels, "c2").per_emotion.shape == (6, 7)
+
+
+def test_errors(tiny):
+    with pytest.raises(FerError, match="not in layer 'c1'"):
+        F.gradient_ascent(tiny, "c1", [4])
+    with pytest.raises(FerError, match="no layer named"):
+        F.gradient_ascent(tiny, "conv9")
+    with pytest.raises(FerError, match="one label per image"):
+        F.filter_dossier(tiny, make_faces(3)[0], [0, 1], "c1")
+
+
+def test_seed_model_conv1_all_filters():
+    model = build_model("seed", normalization="standardize", train_images=make_faces(20)[0])
+    result = F.gradient_ascent(model, "conv1", steps=16)
+    assert result.images.shape == (16, 48, 48) and np.all(result.final > result.start)
