@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--split", choices=("train", "public", "private"), help="predict a whole split")
     predict.add_argument("--out", help="submission CSV to write (default: RUN/submission.csv)")
     predict.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+    report = commands.add_parser("report", help="write one self-contained HTML report of a run")
+    report.add_argument("run", help="run directory (model.keras, config.json, metrics.json, history.csv)")
+    report.add_argument("--ablation", metavar="DIR", help="folder of runs for the normalization x augmentation table")
+    report.add_argument("--layer", default="conv5", help="layer for filter images and feature maps (default: conv5)")
+    report.add_argument("--face", type=int, help="PublicTest row for the feature maps (default: first saliency face)")
+    report.add_argument("--out", help="HTML file to write (default: RUN/report.html)")
+    report.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA; without it, no face sections)")
     return parser
 
 
@@ -125,10 +132,24 @@ def cmd_predict(args: argparse.Namespace) -> None:
     print(f"wrote {len(split)} predictions for the {args.split} split to {out}")
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from fer_core.report import load_optional_dataset, write_report
+
+    dataset = load_optional_dataset(args.data)
+    out = Path(args.out) if args.out else _run_folder(args.run) / "report.html"
+    path = write_report(
+        _run_folder(args.run), out, dataset, ablation_dir=args.ablation, layer=args.layer, face_index=args.face
+    )
+    print(f"wrote {path}")
+
+
+COMMANDS = {"train": cmd_train, "data": cmd_data, "evaluate": cmd_evaluate, "predict": cmd_predict, "report": cmd_report}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        {"train": cmd_train, "data": cmd_data, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](args)
+        COMMANDS[args.command](args)
     except FerError as exc:
         print(f"fer: error: {exc}", file=sys.stderr)
         return 2
