@@ -10,9 +10,9 @@ export FER_DATA ?= $(SHARED_DATA)
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-test.txt pyproject.toml
+$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-test.txt requirements-dashboard.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt -r requirements-dashboard.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -23,6 +23,9 @@ test: setup
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
+
+run: setup
+	$(BIN)/python -m streamlit run dashboard/app.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

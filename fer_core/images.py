@@ -58,7 +58,9 @@ def open_image(source: str | Path | bytes, name: str | None = None) -> Image.Ima
                 image.load()
         except ImageError:
             raise
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"{label}: image is too large to decode safely (over {MAX_IMAGE_PIXELS:,} pixels)") from None
+        except UnidentifiedImageError:
             raise ImageError(f"{label}: not a readable image (expected JPEG, PNG, BMP, GIF, WebP or TIFF)") from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"{label}: corrupt image ({exc})") from None

@@ -1,0 +1,57 @@
+"""FER Lens dashboard: `streamlit run dashboard/app.py`.
+
+Declares the pages and the sidebar (model picker, dataset status); each page is
+a short script in app_pages/ that reads the chosen model through state.py. (Not
+"pages/": a folder of that name beside app.py puts Streamlit in its older
+multipage mode, and a deep link such as /filters on a fresh server then runs the
+page without this file.)
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import state
+import streamlit as st
+
+st.set_page_config(page_title="FER Lens", page_icon=":material/visibility:", layout="wide")
+
+PAGES = {
+    "The model": [
+        st.Page("app_pages/model.py", title="Model", icon=":material/neurology:", url_path="model", default=True),
+        st.Page("app_pages/filters.py", title="Filters", icon=":material/grid_view:", url_path="filters"),
+        st.Page("app_pages/compare.py", title="Compare runs", icon=":material/monitoring:", url_path="compare"),
+    ],
+    "On FER2013": [
+        st.Page(
+            "app_pages/confusion.py", title="Confusion matrix", icon=":material/table_chart:", url_path="confusion"
+        ),
+        st.Page(
+            "app_pages/misclassified.py", title="Misclassified", icon=":material/report:", url_path="misclassified"
+        ),
+        st.Page(
+            "app_pages/saliency.py", title="Saliency", icon=":material/local_fire_department:", url_path="saliency"
+        ),
+        st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/layers:", url_path="feature-maps"),
+    ],
+    "Yours": [st.Page("app_pages/photo.py", title="Your photo", icon=":material/photo_camera:", url_path="photo")],
+}
+
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.title("FER Lens")
+    models = state.model_files()
+    if models:
+        st.selectbox(
+            "Model", list(models), index=state.default_model_index(models), format_func=models.get, key="model"
+        )
+    else:
+        st.warning("No model found in `assets/models/` or `runs/`.")
+    data, status = state.dataset()
+    if data is not None:
+        st.success(status)
+    else:
+        st.caption(f"No FER2013, so the data pages are off. {status}")
+
+page.run()

@@ -1,0 +1,54 @@
+"""Compare runs: accuracy table, overlaid training curves, confusion matrices side by side."""
+
+import charts
+import numpy as np
+import pandas as pd
+import state
+import streamlit as st
+
+st.title("Compare runs")
+runs = state.run_folders()
+if not runs:
+    st.info("No runs with `metrics.json` or `history.csv` under `runs/` (or `$FER_RUNS`): train some with `fer train`.")
+    st.stop()
+
+chosen = st.multiselect("Runs", list(runs), default=list(runs)[:4], key="cmp_runs")
+if not chosen:
+    st.stop()
+found = {name: state.read_run(runs[name]) for name in chosen}
+
+
+def summary(name: str, run: dict) -> dict:
+    config, metrics, history = run["config"], run["metrics"], run["history"]
+    best = max((row.get("val_accuracy", np.nan) for row in history), default=np.nan)
+    return {
+        "run": name,
+        "model": config.get("model"),
+        "normalization": config.get("normalization"),
+        "augment": config.get("augment"),
+        "epochs": len(history),
+        "best val accuracy": best,
+        "PublicTest accuracy": metrics.get("accuracy", np.nan),
+    }
+
+
+table = pd.DataFrame([summary(name, run) for name, run in found.items()])
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    key="cmp_table",
+    column_config={
+        c: st.column_config.NumberColumn(format="%.3f") for c in ("best val accuracy", "PublicTest accuracy")
+    },
+)
+
+metric = st.radio("Curves", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
+st.plotly_chart(charts.training_curves({n: r["history"] for n, r in found.items()}, metric), key="cmp_curves")
+
+with_matrix = {n: r["metrics"]["confusion_matrix"] for n, r in found.items() if "confusion_matrix" in r["metrics"]}
+st.subheader("Confusion matrices (row-normalized)")
+for column, (name, matrix) in zip(st.columns(max(1, len(with_matrix))), with_matrix.items()):
+    column.plotly_chart(charts.confusion_heatmap(np.asarray(matrix), True, name, clickable=False), key=f"cmp_cm_{name}")
+if not with_matrix:
+    st.caption("None of these runs has a `metrics.json` yet: run `fer evaluate RUN`.")

@@ -1,0 +1,91 @@
+"""Misclassified: the faces the model gets wrong, filtered, sorted and paged; open one for its saliency and feature maps."""
+
+import math
+
+import state
+import streamlit as st
+import widgets
+
+from fer_core.labels import EMOTIONS
+from fer_core.misclassified import sort_samples
+from fer_core.vis import render
+
+PER_PAGE = 24
+COLUMNS = 6
+
+split = state.require_data()
+key = state.require_model()
+st.title("Misclassified faces")
+
+
+def first_page():
+    st.session_state["mis_page"] = 1
+
+
+def turn_page(step: int):
+    st.session_state["mis_page"] = st.session_state.get("mis_page", 1) + step
+
+
+def open_face(row: int):
+    st.session_state["mis_selected"] = row
+
+
+frame = state.predictions_frame(key, state.data_source())
+wrong = frame[frame["true"] != frame["predicted"]]
+left, middle, right = st.columns(3)
+trues = left.multiselect("True class", EMOTIONS, key="mis_true", on_change=first_page, placeholder="all")
+predicteds = middle.multiselect(
+    "Predicted class", EMOTIONS, key="mis_predicted", on_change=first_page, placeholder="all"
+)
+low, high = right.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="mis_confidence", on_change=first_page)
+order_by = left.selectbox(
+    "Sort by", ["confidence", "margin", "true_probability", "id"], key="mis_sort", on_change=first_page
+)
+descending = middle.toggle("Highest first", value=True, key="mis_descending", on_change=first_page)
+
+shown = wrong[wrong["confidence"].between(low, high)]
+shown = shown[shown["true_emotion"].isin(trues or EMOTIONS) & shown["predicted_emotion"].isin(predicteds or EMOTIONS)]
+shown = sort_samples(shown, order_by, descending)
+pages = max(1, math.ceil(len(shown) / PER_PAGE))
+st.session_state["mis_page"] = min(max(1, st.session_state.get("mis_page", 1)), pages)
+page = st.session_state["mis_page"]
+right.caption(
+    f"{len(shown):,} of {len(wrong):,} misclassified faces ({len(wrong) / max(1, len(frame)):.1%} of "
+    f"{len(frame):,}) · page {page} of {pages}"
+)
+
+previous, counter, following = st.columns([1, 4, 1])
+previous.button("◀ Previous", key="mis_previous", on_click=turn_page, args=(-1,), disabled=page <= 1)
+counter.markdown(f"<div style='text-align:center'>Page {page} of {pages}</div>", unsafe_allow_html=True)
+following.button("Next ▶", key="mis_next", on_click=turn_page, args=(1,), disabled=page >= pages)
+
+tiles = shown.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
+for start in range(0, len(tiles), COLUMNS):
+    for column, (row, sample) in zip(st.columns(COLUMNS), tiles.iloc[start : start + COLUMNS].iterrows()):
+        column.image(render.upscale(split.images[row], 3), output_format="PNG")
+        column.caption(
+            f"**{sample.true_emotion} → {sample.predicted_emotion}** {sample.confidence:.0%}  \n{sample.top3_text}"
+        )
+        column.button("Details", key=f"mis_open_{row}", on_click=open_face, args=(row,))
+
+row = st.session_state.get("mis_selected")
+if row is not None and row in frame.index:
+    sample = frame.loc[row]
+    st.divider()
+    st.subheader(f"PublicTest #{sample.id}: true {sample.true_emotion}, predicted {sample.predicted_emotion}")
+    face = split.images[row]
+    left, right = st.columns([1, 4])
+    with left:
+        widgets.show_face(face, sample.top3_text)
+    with right:
+        alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="mis_alpha")
+        widgets.saliency_overlays(key, face, None, alpha, factor=3)
+    layers = state.conv_layers(key)
+    layer = st.selectbox("Feature maps of layer", layers, index=len(layers) // 2, key="mis_layer")
+    with st.spinner("Computing feature maps…"):
+        maps = state.feature_maps(key, face, layer)
+    st.image(
+        render.feature_map_grid(maps[..., :64], factor=max(1, 96 // maps.shape[0]), cmap="viridis"),
+        caption=f"{layer}: first {min(64, maps.shape[-1])} of {maps.shape[-1]} channels",
+        output_format="PNG",
+    )

@@ -1,0 +1,46 @@
+"""Model: its layers, how it was trained, its training curves and its PublicTest scores."""
+
+import charts
+import pandas as pd
+import state
+import streamlit as st
+
+key = state.require_model()
+run = state.read_run_files(key)
+st.title("Model")
+st.caption(f"`{key.path}`")
+
+with st.spinner("Reading the model…"):
+    layers = state.layer_table(key)
+metrics = run["metrics"]
+left, middle, right = st.columns(3)
+left.metric("Parameters", f"{int(layers['parameters'].sum()):,}")
+middle.metric("Conv layers", len(state.conv_layers(key)))
+right.metric("PublicTest accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "—")
+
+st.subheader("Layers")
+st.dataframe(layers, hide_index=True, width="stretch", key="model_layers")
+
+st.subheader("Training")
+if run["history"]:
+    metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True, key="model_curve")
+    st.plotly_chart(charts.training_curves({"this run": run["history"]}, metric), key="model_curves")
+else:
+    st.caption("No `history.csv` beside this model.")
+if run["config"]:
+    settings = pd.DataFrame({"setting": list(run["config"]), "value": [str(v) for v in run["config"].values()]})
+    with st.expander("Training settings (`config.json`)"):
+        st.dataframe(settings, hide_index=True, width="stretch", key="model_config")
+
+st.subheader("Per-class report (PublicTest)")
+if "per_class" in metrics:
+    report = pd.DataFrame(metrics["per_class"]).T.rename_axis("emotion").reset_index()
+    st.dataframe(
+        report,
+        hide_index=True,
+        width="stretch",
+        key="model_report",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+    )
+else:
+    st.caption(run.get("metrics_error") or "No `metrics.json` beside this model: run `fer evaluate RUN` to score it.")

@@ -1,0 +1,52 @@
+"""Your photo: find the faces, crop each to 48x48 gray, predict, and show where the model looked."""
+
+import charts
+import state
+import streamlit as st
+import widgets
+
+from fer_core.vis import render
+
+key = state.require_model()
+st.title("Your photo")
+
+use_camera = st.toggle("Use the camera", key="photo_use_camera")
+if use_camera:
+    uploaded = st.camera_input("Take a photo", key="photo_camera")
+else:
+    uploaded = st.file_uploader(
+        f"A photo (up to {state.upload_limit_bytes() // 2**20} MB)", type=widgets.UPLOAD_TYPES, key="photo_upload"
+    )
+gray = widgets.read_upload(uploaded, "your photo" if use_camera else "")
+if gray is None:
+    st.stop()
+
+boxes = state.find_faces(gray)
+st.image(
+    state.mark_faces(gray, boxes),
+    caption=f"{len(boxes)} face(s) found",
+    width=min(640, gray.shape[1]),
+    output_format="PNG",
+)
+if not boxes:
+    st.warning("No face found (OpenCV's frontal-face detector needs a face seen from the front, not too small).")
+    if not st.checkbox("Use the whole image as the face", key="photo_whole"):
+        st.stop()
+    boxes = [None]
+
+method = st.selectbox(
+    "Saliency method", state.SALIENCY_METHODS, index=3, format_func=state.METHOD_TITLES.get, key="photo_method"
+)
+alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="photo_alpha")
+for number, box in enumerate(boxes, start=1):
+    face = state.crop_face(gray, box)
+    with st.spinner("Predicting…"):
+        probabilities = state.probabilities_of(key, face[None])[0]
+        saliency = state.saliency_maps(key, face[None], method)[0]
+    st.subheader(f"Face {number}: {widgets.top3_caption(probabilities)}")
+    left, middle, right = st.columns([1, 1, 2])
+    left.image(render.upscale(face, 4), caption="as the model sees it", output_format="PNG")
+    middle.image(
+        render.overlay(face, saliency, alpha=alpha, factor=4), caption=state.METHOD_TITLES[method], output_format="PNG"
+    )
+    right.plotly_chart(charts.probability_bars(probabilities), key=f"photo_bars_{number}")

@@ -1,0 +1,45 @@
+"""Fixtures for the dashboard tests: one tiny workspace per session, and an AppTest factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from workspace import write_workspace
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+TIMEOUT = 90  # seconds for one script run: the first one loads TensorFlow
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory) -> dict[str, str]:
+    """Environment for a tiny workspace: FER_DATA, FER_RUNS, FER_CACHE (shared by all dashboard tests)."""
+    return write_workspace(tmp_path_factory.mktemp("dashboard"))
+
+
+@pytest.fixture
+def app_env(workspace, monkeypatch) -> dict[str, str]:
+    for name, value in workspace.items():
+        monkeypatch.setenv(name, value)
+    return workspace
+
+
+@pytest.fixture
+def open_page(app_env):
+    """``open_page("filters")``: an AppTest on that page with the tiny run ``tiny-a`` picked."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_(page: str | None = None, model: str | None = "tiny-a"):
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        if model:
+            at.session_state["model"] = str((Path(app_env["FER_RUNS"]) / model / "model.keras").resolve())
+        at.run()
+        if page:
+            at.switch_page(f"app_pages/{page}.py").run()
+        return at
+
+    return open_

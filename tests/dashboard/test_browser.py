@@ -1,0 +1,174 @@
+"""The dashboard in a real browser: `streamlit run` on a free port, Debian's chromium driven by Playwright.
+
+Skipped when chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) or the ``playwright``
+package is missing; CI installs both. Playwright's own browser download is never used.
+Screenshots (random fixture faces only) go to ``screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGES = {  # sidebar link -> the page's heading
+    "Model": "Model",
+    "Filters": "Filters",
+    "Compare runs": "Compare runs",
+    "Confusion matrix": "Confusion matrix",
+    "Misclassified": "Misclassified faces",
+    "Saliency": "Saliency",
+    "Feature maps": "Feature maps",
+    "Your photo": "Your photo",
+}
+LOADED = """() => Array.from(document.images).every(image => image.complete)
+    && !document.querySelector('[data-testid="stSkeleton"]')"""  # images in, charts and tables drawn
+SLOW = 90_000  # ms: the first page loads TensorFlow and the model
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(url: str, server: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def server_url(workspace, tmp_path_factory):
+    env = {**os.environ, **workspace, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env["FER_MODEL"] = str(Path(env["FER_RUNS"]) / "tiny-a")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115 (closed in finally)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard/app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(server_url, browser):
+    """One tab for the module: pages are reached through the sidebar, as a user does."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+    tab.goto(server_url)
+    yield tab
+    tab.close()
+
+
+def open_page(page, link: str, heading: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
+    settled(page)
+
+
+def settled(page, timeout: float = SLOW) -> None:
+    """Wait until the script run is over (and stays over for a moment) and every image has loaded."""
+    idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    deadline = time.monotonic() + timeout / 1000
+    while time.monotonic() < deadline:
+        page.wait_for_selector(idle, timeout=timeout)
+        page.wait_for_timeout(400)
+        if page.locator(idle).count():
+            page.wait_for_function(LOADED, timeout=timeout)
+            return
+    raise TimeoutError("the page kept running")
+
+
+def screenshot(page, name: str) -> None:
+    folder = ROOT / "screenshots"
+    folder.mkdir(exist_ok=True)
+    page.screenshot(path=str(folder / f"browser-{name}.png"))
+
+
+def test_every_page_renders_without_an_exception(page):
+    for link, heading in PAGES.items():
+        open_page(page, link, heading)
+        assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {link}"
+        screenshot(page, link.lower().replace(" ", "-"))
+
+
+def test_picking_a_layer_on_filters_shows_its_images(page):
+    open_page(page, "Filters", "Filters")
+    page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
+    page.get_by_role("option", name="conv2").click()
+    page.get_by_text("conv2: all 8 filters").wait_for(timeout=SLOW)
+    settled(page)
+    images = page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
+    assert images.count() >= 3  # the grid, the large filter, the seeds
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "filters-conv2")
+
+
+def test_clicking_a_confusion_cell_shows_that_pair(page):
+    open_page(page, "Confusion matrix", "Confusion matrix")
+    plot = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+    row, column = 1, 5  # true disgust, predicted surprise
+    page.mouse.click(plot["x"] + plot["width"] * (column + 0.5) / 7, plot["y"] + plot["height"] * (row + 0.5) / 7)
+    page.get_by_role("heading", name="True disgust, predicted surprise").wait_for(timeout=SLOW)
+    settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,204 @@
+"""Every dashboard page in streamlit's AppTest, on a tiny model and a small random-face dataset."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fer_core.labels import EMOTIONS
+
+DATA_PAGES = ("confusion", "misclassified", "saliency", "feature_maps")
+
+
+def no_exception(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def image_captions(at) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+
+
+def plotly_array(value) -> np.ndarray:
+    """A Plotly JSON array, plain or typed (``{"dtype", "bdata", "shape"}``)."""
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), np.dtype(value["dtype"])).reshape(shape)
+    return np.asarray(value)
+
+
+def plotly_figures(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def table_with(at, column: str):
+    """The first dataframe on the page with ``column``."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims ``width x height`` pixels but holds none: a decompression bomb's header."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+# ----------------------------------------------------------------------------- sidebar and Model
+
+
+def test_sidebar_offers_every_run_and_the_dataset(open_page):
+    at = open_page()
+    no_exception(at)
+    picker = at.sidebar.selectbox(key="model")
+    assert {Path(p).parent.name for p in picker.options} >= {"tiny-a", "tiny-b"} or len(picker.options) >= 2
+    assert any("public 84" in s.value for s in at.sidebar.success)
+
+
+def test_model_page_lists_every_conv_layer_and_the_report(open_page):
+    at = open_page("model")
+    no_exception(at)
+    layers = table_with(at, "layer")
+    assert {"conv1", "conv2"} <= set(layers["layer"])
+    assert int(layers["parameters"].sum()) > 0
+    report = table_with(at, "emotion")
+    assert list(report["emotion"]) == list(EMOTIONS)
+    assert plotly_figures(at), "training curves are drawn"
+
+
+# ----------------------------------------------------------------------------- data pages
+
+
+def test_confusion_matrix_has_7x7_cells_and_shows_the_pair(open_page):
+    at = open_page("confusion", model="tiny-b")  # tiny-b reads most faces as angry, one angry face as surprise
+    no_exception(at)
+    heatmap = plotly_figures(at)[0]["data"][0]
+    assert plotly_array(heatmap["z"]).shape == (7, 7)
+    assert "is read as" in at.markdown[0].value
+    at.selectbox(key="cm_true").set_value("angry")
+    at.selectbox(key="cm_predicted").set_value("surprise").run()
+    no_exception(at)
+    assert "True angry, predicted surprise: 1 faces" in [h.value for h in at.subheader]
+    assert {"angry read as surprise", "angry read correctly"} <= set(image_captions(at))
+
+
+def test_misclassified_grid_pages_and_opens_a_face(open_page):
+    at = open_page("misclassified")
+    no_exception(at)
+    assert any("page 1 of 3" in c for c in captions(at))
+    at.button(key="mis_next").click().run()
+    no_exception(at)
+    assert any("page 2 of 3" in c for c in captions(at))
+    details = [b for b in at.button if b.key and b.key.startswith("mis_open_")]
+    assert len(details) == 24
+    details[0].click().run()
+    no_exception(at)
+    assert {"Gradient", "SmoothGrad", "Integrated Gradients", "Grad-CAM", "Grad-CAM++"} <= set(image_captions(at))
+
+
+def test_saliency_page_shows_five_methods_and_the_checks(open_page):
+    at = open_page("saliency")
+    no_exception(at)
+    assert {"Gradient", "Grad-CAM++"} <= set(image_captions(at))
+    at.selectbox(key="sal_target").set_value("happy").run()
+    at.button(key="sal_sanity").click().run()
+    no_exception(at)
+    assert len(table_with(at, "rank correlation")) == 5
+    at.button(key="sal_curves").click().run()
+    no_exception(at)
+    assert any("Area under deletion" in c for c in captions(at))
+
+
+def test_feature_maps_page_shows_every_channel_of_the_layer(open_page):
+    at = open_page("feature_maps")
+    no_exception(at)
+    at.selectbox(key="fm_layer").set_value("conv2").run()
+    no_exception(at)
+    assert any(c.startswith("conv2: 8 channels") for c in image_captions(at))
+
+
+@pytest.mark.parametrize("page", DATA_PAGES)
+def test_data_pages_explain_how_to_get_fer2013_and_stop(open_page, monkeypatch, page):
+    monkeypatch.delenv("FER_DATA")
+    at = open_page(page)
+    no_exception(at)
+    assert len(at.info) == 1 and "FER_DATA" in at.info[0].value
+    assert not at.main.title, "the page stops before drawing anything"
+
+
+# ----------------------------------------------------------------------------- pages that work without data
+
+
+@pytest.mark.parametrize("with_data", [True, False])
+def test_filters_page_draws_every_filter_of_a_layer(open_page, monkeypatch, app_env, with_data):
+    if not with_data:
+        monkeypatch.delenv("FER_DATA")
+    at = open_page("filters")
+    no_exception(at)
+    at.selectbox(key="flt_layer").set_value("conv2").run()
+    no_exception(at)
+    assert "conv2: all 8 filters" in image_captions(at)
+    assert any(m.label.startswith("Stability") for m in at.metric)
+    assert list(Path(app_env["FER_CACHE"], "filters").glob("*/conv2-0-8-*.npz")), "the layer is cached on disk"
+    assert bool(plotly_figures(at)) == with_data, "per-emotion activations need the data"
+
+
+def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch):
+    monkeypatch.delenv("FER_DATA")
+    at = open_page("compare")
+    no_exception(at)
+    at.multiselect(key="cmp_runs").set_value(["tiny-a", "tiny-b"]).run()
+    assert len(table_with(at, "run")) == 2
+    figures = plotly_figures(at)
+    assert len(figures) == 3  # curves + two confusion matrices
+    assert len(figures[0]["data"]) == 4  # train and validation for each run
+
+
+def test_photo_page_without_a_face_offers_the_whole_image(open_page, monkeypatch):
+    monkeypatch.delenv("FER_DATA")
+    at = open_page("photo")
+    no_exception(at)
+    gradient = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (150, 1))
+    at.file_uploader(key="photo_upload").set_value(("wall.png", png_bytes(gradient), "image/png")).run()
+    no_exception(at)
+    assert "No face found" in at.warning[0].value
+    at.checkbox(key="photo_whole").check().run()
+    no_exception(at)
+    assert len(plotly_figures(at)) == 1 and any(h.value.startswith("Face 1:") for h in at.subheader)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("notes.png", b"just some text, not an image", "not a readable image"),
+        ("broken.png", png_bytes(np.random.default_rng(0).integers(0, 256, (64, 64), np.uint8))[:600], "corrupt"),
+        ("bomb.png", png_header_only(20000, 20000), "too large to decode safely"),
+        ("huge.jpg", b"\xff\xd8" + b"\0" * (11 * 2**20), "upload limit"),
+    ],
+)
+def test_photo_page_explains_a_bad_upload(open_page, name, content, message):
+    at = open_page("photo")
+    at.file_uploader(key="photo_upload").set_value((name, content, "image/png")).run()
+    no_exception(at)
+    assert len(at.error) == 1 and message in at.error[0].value and name in at.error[0].value
