@@ -1,5 +1,8 @@
 """The machine: compute precision and tf.distribute strategy for training.
 
+TensorFlow is imported only where needed, so training also runs on Keras's
+JAX or PyTorch backends (for example on a GPU machine without TensorFlow).
+
 * Precision: bfloat16 only pays where the CPU computes it natively (AVX-512
   BF16 or AMX); elsewhere oneDNN emulates it and training gets slower than
   float32 (measured 10x slower on an AVX2-only CPU), so ``auto`` picks float32.
@@ -14,7 +17,7 @@ import json
 import os
 from pathlib import Path
 
-import tensorflow as tf
+import keras
 
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -34,11 +37,29 @@ def cpu_supports_bf16(flags: set[str] | None = None) -> bool:
     return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
+def has_gpu() -> bool:
+    """Whether the Keras backend in use sees a GPU."""
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
 def resolve_precision(choice: str, flags: set[str] | None = None) -> str:
     """``auto`` -> ``mixed_bfloat16`` on bf16-capable CPUs or any GPU, else ``float32``."""
     if choice != "auto":
         return choice
-    if tf.config.list_physical_devices("GPU"):
+    if has_gpu():
         return "mixed_bfloat16"
     return "mixed_bfloat16" if cpu_supports_bf16(flags) else "float32"
 
@@ -52,8 +73,13 @@ def cluster_config() -> dict | None:
     return config if config.get("cluster") else None
 
 
-def distribution_strategy() -> tf.distribute.Strategy:
-    """The strategy for this process (see the module docstring)."""
+def distribution_strategy():
+    """The ``tf.distribute`` strategy for this process (see the module docstring).
+
+    Only for the TensorFlow backend; other backends train on one device here.
+    """
+    import tensorflow as tf
+
     if cluster_config() is not None:
         return tf.distribute.MultiWorkerMirroredStrategy()
     if len(tf.config.list_logical_devices("GPU")) > 1:

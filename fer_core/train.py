@@ -1,5 +1,10 @@
-"""Training: a config object, a tf.data pipeline with in-graph augmentation,
+"""Training: a config object, an input pipeline with augmentation,
 ``model.fit`` with per-epoch checkpoints, and resume after a kill.
+
+Under TensorFlow the pipeline is ``tf.data`` with augmentation in the graph;
+under Keras's other backends (JAX or PyTorch, e.g. on a GPU machine without
+TensorFlow) it is :class:`ArrayBatches`. The saved ``.keras`` files are the
+same either way and load with TensorFlow.
 
 A run is resumable: every finished epoch writes a full checkpoint (model and
 optimizer state) and then ``checkpoint/state.json``, which names it. Running
@@ -9,18 +14,18 @@ so a ``kill -9`` loses at most the epoch in flight.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import sys
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from fer_core.accel import cluster_config, distribution_strategy, is_chief, resolve_precision
 from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.data import Dataset, Split, load_fer2013
-from fer_core.distributed import fit_distributed
 from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
 from fer_core.models import build_model
@@ -62,13 +67,21 @@ def augmenter(config: TrainConfig) -> keras.Sequential | None:
     return keras.Sequential(steps, name="augment") if steps else None
 
 
-def make_dataset(
-    split: Split, batch_size: int, *, shuffle: bool = False, augment: keras.Sequential | None = None, seed: int = 0
-) -> tf.data.Dataset:
-    """A ``tf.data`` pipeline of ``(float32 (B, 48, 48, 1) pixels 0..255, int64 (B,) labels)``.
+def make_dataset(split: Split, batch_size: int, *, shuffle: bool = False, augment: keras.Sequential | None = None,
+                 seed: int = 0):
+    """Batches of ``(float32 (B, 48, 48, 1) pixels 0..255, int64 (B,) labels)`` for ``model.fit``.
 
-    Augmentation runs inside the graph on whole batches, in parallel with training.
+    A ``tf.data.Dataset`` under the TensorFlow backend, else :class:`ArrayBatches`.
     """
+    if keras.config.backend() == "tensorflow":
+        return _tf_dataset(split, batch_size, shuffle=shuffle, augment=augment, seed=seed)
+    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed)
+
+
+def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int):
+    """tf.data: augmentation runs inside the graph on whole batches, in parallel with training."""
+    import tensorflow as tf
+
     ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], split.labels))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
@@ -76,6 +89,33 @@ def make_dataset(
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches from in-memory arrays for any Keras backend, reshuffled every epoch.
+
+    Augmentation applies the same Keras layers as the tf.data path, on the backend's device.
+    """
+
+    def __init__(self, split: Split, batch_size: int, *, shuffle: bool = False, augment=None, seed: int = 0):
+        super().__init__()
+        self.split, self.batch_size, self.shuffle, self.augment = split, batch_size, shuffle, augment
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(split)) if shuffle else np.arange(len(split))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.split) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = self.split.images[rows][..., None].astype(np.float32)
+        if self.augment is not None:
+            x = keras.ops.convert_to_numpy(self.augment(x, training=True))
+        return x, self.split.labels[rows]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.split))
 
 
 # ----------------------------------------------------------------------------- model
@@ -201,8 +241,8 @@ def _resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.
 def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, verbose) -> None:
     steps_per_epoch = -(-len(train_split) // config.batch_size)
     chief = is_chief()
-    strategy = distribution_strategy()
-    with strategy.scope():
+    strategy = distribution_strategy() if keras.config.backend() == "tensorflow" else None
+    with strategy.scope() if strategy else contextlib.nullcontext():
         model, done, history, best = _resume(run, config, steps_per_epoch)
         if model is None:
             model = new_model(config, train_split, steps_per_epoch)
@@ -217,7 +257,9 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
                               seed=config.seed + done)
     val_data = make_dataset(val_split, 256)
     recorder = RunRecorder(run, history, best, chief)
-    if cluster_config() is not None:
+    if strategy is not None and cluster_config() is not None:
+        from fer_core.distributed import fit_distributed
+
         fit_distributed(model, strategy, train_data, val_data, global_batch=config.batch_size,
                         epochs=config.epochs, initial_epoch=done, callbacks=[recorder])
         return

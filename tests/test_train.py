@@ -162,3 +162,25 @@ def test_missing_model_file_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "x.png: cannot open image" in err or "no such model file" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
+    from fer_core.data import Split
+    from fer_core.train import ArrayBatches, augmenter
+
+    images, labels = make_faces(50)
+    split = Split(images, labels, np.arange(50))
+    batches = ArrayBatches(split, 16, shuffle=True, seed=0)
+    assert len(batches) == 4
+    x, y = batches[0]
+    assert x.shape == (16, 48, 48, 1) and x.dtype == np.float32 and y.dtype == labels.dtype
+    first = np.concatenate([batches[i][1] for i in range(len(batches))])
+    order = batches.order.copy()
+    assert sorted(order.tolist()) == list(range(50)) and len(first) == 50
+    batches.on_epoch_end()
+    assert sorted(batches.order.tolist()) == list(range(50)) and not np.array_equal(order, batches.order)
+    plain = ArrayBatches(split, 16)
+    np.testing.assert_array_equal(plain[3][0][..., 0], images[48:].astype(np.float32))
+    moved = ArrayBatches(split, 50, augment=augmenter(TrainConfig(seed=1)))[0]
+    assert moved[0].shape == (50, 48, 48, 1) and not np.array_equal(moved[0][..., 0], images)
+    np.testing.assert_array_equal(moved[1], labels)
