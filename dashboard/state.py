@@ -25,7 +25,6 @@ import streamlit as st
 from fer_core.data import HOW_TO_GET, Dataset, Split, default_cache_dir, load_fer2013
 from fer_core.errors import FerError
 from fer_core.images import ImageError, open_image, to_face_array
-from fer_core.labels import EMOTIONS
 from fer_core.runs import Run, write_npz
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -281,16 +280,6 @@ def probabilities_of(key: ModelKey, faces: np.ndarray) -> np.ndarray:
     from fer_core.evaluate import predict_proba
 
     return predict_proba(load_model(key), faces)
-
-
-def confused_pairs(matrix: np.ndarray, count: int = 3) -> list[tuple[str, str, float]]:
-    """The ``count`` largest off-diagonal row fractions: ``(true, predicted, fraction)``."""
-    m = np.asarray(matrix, np.float64)
-    fractions = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
-    np.fill_diagonal(fractions, -1.0)
-    order = np.argsort(-fractions, axis=None, kind="stable")[:count]
-    pairs = [(EMOTIONS[i // len(EMOTIONS)], EMOTIONS[i % len(EMOTIONS)], float(fractions.flat[i])) for i in order]
-    return [p for p in pairs if p[2] > 0]
 
 
 # ----------------------------------------------------------------------------- saliency

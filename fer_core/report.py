@@ -70,44 +70,6 @@ def stderr_progress(message: str) -> None:
 # ----------------------------------------------------------------------------- confusion in words
 
 
-def confused_pairs(matrix: np.ndarray, top: int = 3) -> list[tuple[int, int, float, int, int]]:
-    """The most-confused (true, predicted) pairs of a confusion matrix.
-
-    Args:
-        matrix: ``int (C, C)``, row = true class, column = predicted class.
-        top: how many pairs to return (fewer if fewer off-diagonal cells are non-zero).
-
-    Returns:
-        ``(true, predicted, rate, count, row_total)`` tuples, highest ``rate``
-        first, where ``rate = count / row_total`` is the fraction of the true
-        class's faces given the predicted class (0..1). Ties go to the larger
-        count, then to the lower (true, predicted) index. Empty rows are skipped.
-    """
-    m = np.asarray(matrix, np.int64)
-    if m.ndim != 2 or m.shape[0] != m.shape[1]:
-        raise FerError(f"confusion matrix has shape {m.shape} (expected a square (C, C) matrix)")
-    totals = m.sum(axis=1)
-    pairs = [
-        (i, j, m[i, j] / totals[i], int(m[i, j]), int(totals[i]))
-        for i in range(len(m))
-        for j in range(len(m))
-        if i != j and totals[i] > 0 and m[i, j] > 0
-    ]
-    pairs.sort(key=lambda p: (-p[2], -p[3], p[0], p[1]))
-    return [(i, j, float(rate), count, total) for i, j, rate, count, total in pairs[:top]]
-
-
-def confusion_sentences(matrix: np.ndarray, top: int = 3, classes: Sequence[str] = EMOTIONS) -> list[str]:
-    """The most-confused pairs stated in words, e.g. ``"fear is read as sad in 18% of fear faces (18 of 100)"``.
-
-    Percentages are the row percentages of :func:`confused_pairs`, rounded to whole percent.
-    """
-    return [
-        f"{classes[i]} is read as {classes[j]} in {rate:.0%} of {classes[i]} faces ({count} of {total})"
-        for i, j, rate, count, total in confused_pairs(matrix, top)
-    ]
-
-
 # ----------------------------------------------------------------------------- small HTML helpers
 
 
@@ -418,6 +380,8 @@ def _confusion_section(metrics: dict) -> str:
     if matrix.shape != (len(classes), len(classes)):
         expected = f"{len(classes)}x{len(classes)}"
         raise FerError(f"metrics.json: confusion_matrix has shape {matrix.shape} (expected {expected})")
+    from fer_core.evaluate import confusion_sentences
+
     sentences = confusion_sentences(matrix, 3, classes)
     said = "".join(f"<li>{_e(s)}</li>" for s in sentences) or "<li>no confusions: every face is right</li>"
     return f"""

@@ -11,15 +11,9 @@ import pytest
 
 from fer_core.data import load_fer2013
 from fer_core.errors import FerError
-from fer_core.evaluate import metrics_from_probabilities, predict_proba
+from fer_core.evaluate import confused_pairs, confusion_sentences, metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
-from fer_core.report import (
-    SEED_ABLATION,
-    confused_pairs,
-    confusion_sentences,
-    curves_svg,
-    write_report,
-)
+from fer_core.report import SEED_ABLATION, curves_svg, write_report
 from tests.conftest import kaggle_csv, make_faces, write_text
 
 FAST = {

@@ -5,7 +5,7 @@ import numpy as np
 import state
 import streamlit as st
 
-from fer_core.evaluate import confusion_matrix
+from fer_core.evaluate import confused_pairs, confusion_matrix, confusion_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.misclassified import confusion_pair
 from fer_core.vis import render
@@ -17,7 +17,7 @@ st.title("Confusion matrix")
 
 frame = state.predictions_frame(key, source)
 matrix = confusion_matrix(frame["true"].to_numpy(), frame["predicted"].to_numpy())
-st.markdown("; ".join(f"**{t}** is read as **{p}** in {f:.0%} of cases" for t, p, f in state.confused_pairs(matrix)))
+st.markdown("; ".join(confusion_sentences(matrix)) or "No confusions: every face is right.")
 
 normalized = st.toggle("Row-normalized (fraction of each true class)", value=True, key="cm_normalized")
 event = st.plotly_chart(
@@ -28,9 +28,9 @@ if points and (points[0]["y"], points[0]["x"]) != st.session_state.get("cm_click
     st.session_state["cm_clicked"] = (points[0]["y"], points[0]["x"])
     st.session_state["cm_true"], st.session_state["cm_predicted"] = points[0]["y"], points[0]["x"]
 
-worst = (state.confused_pairs(matrix, 1) or [("fear", "sad", 0.0)])[0]
-st.session_state.setdefault("cm_true", worst[0])
-st.session_state.setdefault("cm_predicted", worst[1])
+worst = (confused_pairs(matrix, 1) or [(EMOTIONS.index("fear"), EMOTIONS.index("sad"))])[0]
+st.session_state.setdefault("cm_true", EMOTIONS[worst[0]])
+st.session_state.setdefault("cm_predicted", EMOTIONS[worst[1]])
 left, right = st.columns(2)
 true = left.selectbox("True class", EMOTIONS, key="cm_true")
 predicted = right.selectbox("Predicted class", EMOTIONS, key="cm_predicted")
