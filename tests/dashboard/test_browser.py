@@ -172,3 +172,25 @@ def test_clicking_a_confusion_cell_shows_that_pair(page):
     page.get_by_role("heading", name="True disgust, predicted surprise").wait_for(timeout=SLOW)
     settled(page)
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_two_sessions_at_once_keep_their_own_choices(server_url, browser):
+    """Two browser sessions pick different layers at the same time; each keeps its own."""
+    tabs = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
+    try:
+        for tab in tabs:
+            tab.goto(server_url)
+            open_page(tab, "Filters", "Filters")
+        for tab, layer in zip(tabs, ("conv1", "conv2")):  # both runs start before either is awaited
+            tab.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
+            tab.get_by_role("option", name=layer).click()
+        for tab, layer in zip(tabs, ("conv1", "conv2")):
+            tab.get_by_text(f"{layer}: all ").first.wait_for(timeout=SLOW)
+            settled(tab)
+        for tab, layer, other in zip(tabs, ("conv1", "conv2"), ("conv2", "conv1")):
+            assert tab.get_by_text(f"{layer}: all ").count() >= 1
+            assert tab.get_by_text(f"{other}: all ").count() == 0
+            assert tab.locator('[data-testid="stException"]').count() == 0
+    finally:
+        for tab in tabs:
+            tab.context.close()
