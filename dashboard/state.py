@@ -192,23 +192,10 @@ def evaluation_split() -> Split | None:
 
 @st.cache_data(show_spinner=False)
 def layer_table(key: ModelKey) -> pd.DataFrame:
-    """One row per layer (nested models flattened): name, type, output shape, parameters."""
-    import keras
+    """One row per layer (nested models inlined): layer, type, output shape, parameters."""
+    from fer_core.models import layer_summary
 
-    def rows(model):
-        for layer in model.layers:
-            if isinstance(layer, keras.Model):
-                yield from rows(layer)
-            elif not isinstance(layer, keras.layers.InputLayer):
-                shape = tuple(layer.output.shape[1:])
-                yield {
-                    "layer": layer.name,
-                    "type": type(layer).__name__,
-                    "output": str(shape),
-                    "parameters": layer.count_params(),
-                }
-
-    return pd.DataFrame(list(rows(load_model(key))))
+    return pd.DataFrame(layer_summary(load_model(key)))
 
 
 @st.cache_data(show_spinner=False)

@@ -127,6 +127,24 @@ def conv_layer_names(model: keras.Model) -> list[str]:
     return names
 
 
+def layer_summary(model: keras.Model) -> list[dict]:
+    """One row per layer, as in a Keras summary, nested models inlined as ``outer/inner``.
+
+    Returns:
+        Dicts with ``layer`` (name), ``type`` (class name), ``output`` (shape
+        without the batch axis, as text) and ``parameters`` (int); input layers are left out.
+    """
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            rows += [{**row, "layer": f"{layer.name}/{row['layer']}"} for row in layer_summary(layer)]
+        elif not isinstance(layer, layers.InputLayer):
+            shape = str(tuple(layer.output.shape[1:]))
+            rows.append({"layer": layer.name, "type": type(layer).__name__, "output": shape,
+                         "parameters": int(layer.count_params())})
+    return rows
+
+
 def load_model(path: str | Path, compile: bool = False) -> keras.Model:
     """Load a ``.keras`` model with ``safe_mode`` on.
 

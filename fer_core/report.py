@@ -118,27 +118,6 @@ def _note(text: str) -> str:
 # ----------------------------------------------------------------------------- 1. the model
 
 
-def layer_rows(model) -> list[tuple[str, str, str, int]]:
-    """``(name, type, output shape, parameters)`` per leaf layer, nested models inlined (as ``outer/inner``)."""
-    import keras
-
-    rows = []
-
-    def visit(m, prefix: str) -> None:
-        for layer in m.layers:
-            if isinstance(layer, keras.Model):
-                visit(layer, f"{prefix}{layer.name}/")
-                continue
-            try:
-                shape = str(tuple(layer.output.shape)).replace("None", "N")
-            except (AttributeError, ValueError):
-                shape = "?"
-            rows.append((prefix + layer.name, type(layer).__name__, shape, int(layer.count_params())))
-
-    visit(model, "")
-    return rows
-
-
 def _param_counts(model) -> tuple[int, int]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = sum(int(np.prod(w.shape)) for w in model.weights)
@@ -213,10 +192,12 @@ def curves_svg(history: list[dict], metric: str, title: str, width: int = 340, h
 
 
 def _model_section(run: Run, model, config: dict, history: list[dict], metrics: dict, metrics_note: str) -> str:
+    from fer_core.models import layer_summary
+
     total, trainable = _param_counts(model)
     layers_table = _table(
         ("layer", "type", "output shape", "parameters"),
-        [(n, t, s, f"{p:,}") for n, t, s, p in layer_rows(model)],
+        [(r["layer"], r["type"], r["output"], f"{r['parameters']:,}") for r in layer_summary(model)],
         "layers",
     )
     settings = _table(("setting", "value"), [(k, _format_value(v)) for k, v in config.items()])

@@ -98,3 +98,16 @@ def test_load_model_errors_are_one_line(tmp_path):
     pickle.write_bytes(b"x")
     with pytest.raises(FerError, match="not a .keras model file"):
         load_model(pickle)
+
+
+def test_layer_summary_rows_sum_to_the_parameter_count_and_inline_nested_models():
+    from fer_core.models import layer_summary
+
+    model = build_model("seed", normalization="none")
+    rows = layer_summary(model)
+    assert [r["layer"] for r in rows if r["type"] == "Conv2D"] == [f"conv{i}" for i in range(1, 7)]
+    assert sum(r["parameters"] for r in rows) == model.count_params()
+    assert rows[0] == {"layer": "conv1", "type": "Conv2D", "output": "(48, 48, 16)", "parameters": 160}
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d")], name="inner")
+    outer = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(2, name="head")])
+    assert [r["layer"] for r in layer_summary(outer)] == ["inner/d", "head"]
