@@ -26,19 +26,12 @@ from fer_core.data import HOW_TO_GET, Dataset, Split, default_cache_dir, load_fe
 from fer_core.errors import FerError
 from fer_core.images import ImageError, open_image, to_face_array
 from fer_core.runs import Run, write_npz
+from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILE = "model.keras"
 FILTER_CHUNK = 32  # filters per gradient-ascent batch (and per disk-cache file)
 FILTER_STEPS = 64
-SALIENCY_METHODS = ("vanilla", "smoothgrad", "integrated_gradients", "grad_cam", "grad_cam_plus_plus")
-METHOD_TITLES = {
-    "vanilla": "Gradient",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
-    "grad_cam": "Grad-CAM",
-    "grad_cam_plus_plus": "Grad-CAM++",
-}
 DATA_HELP = (
     "**No FER2013 data.** This page needs the FER2013 faces. Get `fer2013.csv` from the Kaggle "
     "*Challenges in Representation Learning: Facial Expression Recognition* competition, then start the "

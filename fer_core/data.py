@@ -319,7 +319,7 @@ def _source_files(plan: list[tuple[str, Path]]) -> list[Path]:
 
 def cache_key(plan: list[tuple[str, Path]]) -> str:
     """Hash of the source files' absolute paths, sizes and modification times."""
-    stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in _source_files(plan)]
+    stats = [(str(f.resolve()), st.st_size, st.st_mtime_ns) for f in _source_files(plan) for st in [f.stat()]]
     blob = json.dumps([CACHE_VERSION, [fmt for fmt, _ in plan], stats]).encode()
     return hashlib.sha256(blob).hexdigest()[:24]
 

@@ -35,15 +35,9 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS
 from fer_core.runs import Run, write_text
+from fer_core.vis import METHOD_TITLES
 
 DEFAULT_METHODS: tuple[str, ...] = ("vanilla", "smoothgrad", "grad_cam")
-METHOD_TITLES = {
-    "vanilla": "vanilla gradient",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
-    "grad_cam": "Grad-CAM",
-    "grad_cam_plus_plus": "Grad-CAM++",
-}
 
 # The seed report's 2x2 ablation: (normalization, augment) -> (public, private) accuracy.
 SEED_ABLATION: dict[tuple[str, bool], tuple[float, float]] = {
