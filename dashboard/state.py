@@ -5,14 +5,14 @@
   model at the same path is a new key.
 * Arrays (probabilities, saliency maps, feature maps): ``st.cache_data``, keyed by
   the :class:`ModelKey` and the inputs, never by the model object.
-* Gradient-ascent images of a whole layer: ``.npz`` files under
-  ``$FER_CACHE/filters/`` (see :func:`filter_images`), so a layer is computed once per model.
+* Gradient-ascent images of a whole layer: ``.npz`` files shipped beside the model
+  (``fer filters RUN``) or written under ``$FER_CACHE/filters/`` (see :func:`filter_images`),
+  so a layer is computed once per model.
 * The dataset: ``st.cache_resource`` (large read-only arrays, not copied per call).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -22,16 +22,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fer_core.data import HOW_TO_GET, Dataset, Split, default_cache_dir, load_fer2013
+from fer_core.data import HOW_TO_GET, Dataset, Split, load_fer2013
 from fer_core.errors import FerError
+from fer_core.filter_cache import STEPS as FILTER_STEPS
+from fer_core.filter_cache import FilterCache, file_digest
 from fer_core.images import ImageError, open_image, to_face_array
-from fer_core.runs import Run, write_npz
+from fer_core.runs import Run
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_FILE = "model.keras"
-FILTER_CHUNK = 32  # filters per gradient-ascent batch (and per disk-cache file)
-FILTER_STEPS = 64
 DATA_HELP = (
     "**No FER2013 data.** This page needs the FER2013 faces. Get `fer2013.csv` from the Kaggle "
     "*Challenges in Representation Learning: Facial Expression Recognition* competition, then start the "
@@ -90,11 +90,7 @@ def default_model_index(models: dict[str, str]) -> int:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _file_digest(path: str, size: int, mtime_ns: int) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()[:20]
+    return file_digest(path)  # size and mtime_ns only key the cache: a changed file is hashed again
 
 
 def model_key(path: str) -> ModelKey:
@@ -327,34 +323,8 @@ def feature_maps(key: ModelKey, face: np.ndarray, layer: str) -> np.ndarray:
     return maps(load_model(key), face[None], layer)[0]
 
 
-def _filter_file_name(layer: str, start: int, stop: int) -> str:
-    return f"{layer}-{start}-{stop}-s{FILTER_STEPS}.npz"
-
-
-def _filter_cache_files(key: ModelKey, layer: str, start: int, stop: int) -> tuple[Path, Path]:
-    """``(shipped, user)``: a precomputed file beside the model (read-only), and the user's cache."""
-    name = _filter_file_name(layer, start, stop)
-    return Path(key.path).parent / "filters" / name, default_cache_dir() / "filters" / key.digest / name
-
-
-def _filter_chunk(key: ModelKey, layer: str, start: int, stop: int) -> np.ndarray:
-    """Gradient-ascent images of filters ``start..stop-1``: from a cache file, else computed and saved."""
-    from fer_core.vis.filters import gradient_ascent
-
-    for file in _filter_cache_files(key, layer, start, stop):
-        if file.is_file():
-            with np.load(file, allow_pickle=False) as saved:
-                return saved["images"]
-    images = gradient_ascent(load_model(key), layer, np.arange(start, stop), steps=FILTER_STEPS).images
-    write_npz(_filter_cache_files(key, layer, start, stop)[1], images=images)
-    return images
-
-
-def _chunk_starts(key: ModelKey, layer: str, first: int, last: int) -> list[tuple[int, int]]:
-    """The cache chunks ``(start, stop)`` covering filters ``first..last-1``."""
-    count = channel_count(key, layer)
-    begin = first - first % FILTER_CHUNK
-    return [(s, min(s + FILTER_CHUNK, count)) for s in range(begin, min(last, count), FILTER_CHUNK)]
+def _filter_cache(key: ModelKey) -> FilterCache:
+    return FilterCache(key.path, key.digest)
 
 
 def filter_images(
@@ -366,26 +336,16 @@ def filter_images(
 ) -> np.ndarray:
     """``uint8 (last - first, 48, 48)``: gradient-ascent images of filters ``first..last-1`` (default: all).
 
-    Computed in chunks of :data:`FILTER_CHUNK` filters, each cached on disk as it
-    finishes, so a layer is computed once per model; ``on_progress`` gets 0..1 after each chunk.
+    Read from the images shipped beside the model or the user's cache, else
+    computed chunk by chunk and cached (:class:`fer_core.filter_cache.FilterCache`);
+    ``on_progress`` gets 0..1 after each chunk.
     """
-    last = channel_count(key, layer) if last is None else min(last, channel_count(key, layer))
-    chunks = _chunk_starts(key, layer, first, last)
-    images = []
-    for done, (start, stop) in enumerate(chunks, start=1):
-        images.append(_filter_chunk(key, layer, start, stop))
-        if on_progress:
-            on_progress(done / len(chunks))
-    return np.concatenate(images)[first - chunks[0][0] : last - chunks[0][0]]
+    return _filter_cache(key).images(load_model(key), layer, first, last, on_progress)
 
 
 def filter_images_cached(key: ModelKey, layer: str, first: int = 0, last: int | None = None) -> bool:
-    """Whether filters ``first..last-1`` are all in a cache file already (nothing to compute)."""
-    last = channel_count(key, layer) if last is None else last
-    return all(
-        any(f.is_file() for f in _filter_cache_files(key, layer, start, stop))
-        for start, stop in _chunk_starts(key, layer, first, last)
-    )
+    """Whether filters ``first..last-1`` are all on disk already (nothing to compute)."""
+    return _filter_cache(key).has(layer, channel_count(key, layer), first, last)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,4 +1,4 @@
-"""The ``fer`` command: ``fer train | evaluate | predict``.
+"""The ``fer`` command: ``fer train | data | evaluate | predict | report | filters``.
 
 Errors in user input print one line ``fer: error: ...`` and exit with status 2.
 """
@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--face", type=int, help="PublicTest row for the feature maps (default: first saliency face)")
     report.add_argument("--out", help="HTML file to write (default: RUN/report.html)")
     report.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA; without it, no face sections)")
+
+    filters = commands.add_parser("filters", help="precompute the gradient-ascent images of every conv filter")
+    filters.add_argument("run", help="run directory or .keras file; images go to RUN/filters/")
+    filters.add_argument("--layers", nargs="+", metavar="LAYER", help="conv layers (default: all)")
     return parser
 
 
@@ -143,7 +147,33 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
-COMMANDS = {"train": cmd_train, "data": cmd_data, "evaluate": cmd_evaluate, "predict": cmd_predict, "report": cmd_report}
+def cmd_filters(args: argparse.Namespace) -> None:
+    import time
+
+    from fer_core.filter_cache import precompute
+
+    path = Path(args.run) if args.run.endswith(".keras") else Path(args.run) / "model.keras"
+    if not path.is_file():
+        raise FerError(f"{path}: no such model file")
+    start = time.perf_counter()
+
+    def progress(layer: str, fraction: float) -> None:
+        end = "\n" if fraction >= 1 else ""
+        print(f"\r{layer}: {fraction:4.0%}  ({time.perf_counter() - start:.0f} s)", end=end, file=sys.stderr, flush=True)
+
+    folder = precompute(path, args.layers, progress)
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    print(f"wrote {folder} ({size / 2**20:.1f} MB) in {time.perf_counter() - start:.0f} s")
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "data": cmd_data,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "report": cmd_report,
+    "filters": cmd_filters,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
