@@ -1,4 +1,4 @@
-"""The ``fer`` command: ``fer train | data | evaluate | predict | report | filters``.
+"""The ``fer`` command: ``fer train | data | evaluate | predict | report | filters | ensemble``.
 
 Errors in user input print one line ``fer: error: ...`` and exit with status 2.
 """
@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--face", type=int, help="PublicTest row for the feature maps (default: first saliency face)")
     report.add_argument("--out", help="HTML file to write (default: RUN/report.html)")
     report.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA; without it, no face sections)")
+
+    ensemble = commands.add_parser("ensemble", help="one model from runs: test-time augmentation, averaged members")
+    ensemble.add_argument("runs", nargs="+", help="run directories or .keras files (the members)")
+    ensemble.add_argument("--tta", choices=("none", "flip", "ten"), default="ten",
+                          help="views per member: center only, + mirror, or ten crops (default: %(default)s)")
+    ensemble.add_argument("--names", nargs="+", help="member names, prefixes of their layer names (default: model names)")
+    ensemble.add_argument("--out", required=True, help="run directory to write (model.keras, config.json, metrics.json)")
+    ensemble.add_argument("--data", help="FER2013 for scoring on PublicTest (default: $FER_DATA; skipped without)")
 
     filters = commands.add_parser("filters", help="precompute the gradient-ascent images of every conv filter")
     filters.add_argument("run", help="run directory or .keras file; images go to RUN/filters/")
@@ -137,7 +145,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from fer_core.report import load_optional_dataset, write_report
+    from fer_core.data import load_optional_dataset
+    from fer_core.report import write_report
 
     dataset = load_optional_dataset(args.data)
     out = Path(args.out) if args.out else _run_folder(args.run) / "report.html"
@@ -145,6 +154,30 @@ def cmd_report(args: argparse.Namespace) -> None:
         _run_folder(args.run), out, dataset, ablation_dir=args.ablation, layer=args.layer, face_index=args.face
     )
     print(f"wrote {path}")
+
+
+def cmd_ensemble(args: argparse.Namespace) -> None:
+    from fer_core.data import load_optional_dataset
+    from fer_core.ensemble import build_ensemble, member_names
+    from fer_core.models import load_model
+    from fer_core.runs import Run, atomic_path, write_json
+
+    members = [load_model(path) for path in args.runs]
+    names = args.names or member_names(members)
+    model = build_ensemble(members, names, args.tta)
+    run = Run(Path(args.out))
+    run.root.mkdir(parents=True, exist_ok=True)
+    with atomic_path(run.model_file) as tmp:
+        model.save(tmp)
+    write_json(run.config_file, {"model": "ensemble", "members": [str(Path(p)) for p in args.runs],
+                                 "names": names, "tta": args.tta})
+    print(f"wrote {run.model_file} ({len(members)} members: {', '.join(names)}; tta {args.tta})")
+    dataset = load_optional_dataset(args.data)
+    if dataset is not None and "public" in dataset and dataset["public"].labeled:
+        from fer_core.evaluate import evaluate_run
+
+        metrics = evaluate_run(run, model, dataset["public"])
+        print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
 
 
 def cmd_filters(args: argparse.Namespace) -> None:
@@ -173,6 +206,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "report": cmd_report,
     "filters": cmd_filters,
+    "ensemble": cmd_ensemble,
 }
 
 

@@ -42,6 +42,9 @@ class TrainConfig:
     rotation: float = _opt(10.0, "max random rotation in degrees (with --augment)")
     shift: float = _opt(0.1, "max random shift as a fraction of the side (with --augment)")
     zoom: float = _opt(0.1, "max random zoom in or out as a fraction (with --augment)")
+    crop: int = _opt(0, "train on random CROP x CROP windows of the 48x48 face, score the center one (0 = whole face)")
+    erase: float = _opt(0.0, "random erasing (Zhong et al. 2020): chance of blanking a patch of a training image")
+    label_smoothing: float = _opt(0.0, "label smoothing (Szegedy et al. 2016): weight spread over the other classes")
     normalization: str = _opt("standardize", "input normalization inside the model", ("none", "standardize"))
     seed: int = _opt(0, "random seed (weights, shuffling, augmentation)")
     validation: str = _opt("public", "validation data: 'public' (PublicTest) or a fraction of Training, e.g. 0.1")
@@ -57,6 +60,11 @@ class TrainConfig:
         aug = "aug" if self.augment else "noaug"
         return Path("runs") / f"{self.model}-{self.normalization}-{aug}-s{self.seed}"
 
+    @classmethod
+    def default(cls, name: str):
+        """The default of field ``name`` (a run saved before the field existed used it)."""
+        return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -69,6 +77,11 @@ class TrainConfig:
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise FerError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.crop and not 16 <= self.crop < 48:
+            raise FerError(f"--crop {self.crop}: expected 0 (whole face) or a side from 16 to 47 pixels")
+        for name in ("erase", "label_smoothing"):
+            if not 0 <= getattr(self, name) < 1:
+                raise FerError(f"--{name.replace('_', '-')} {getattr(self, name)}: expected a value in [0, 1)")
         if self.learning_rate <= 0:
             raise FerError("--learning-rate must be positive")
         if self.validation != "public":

@@ -386,3 +386,13 @@ def load_fer2013(
         if cache:
             _save_cache(cache_file, splits)
     return Dataset(source, splits)
+
+
+def load_optional_dataset(path: str | os.PathLike | None = None):
+    """The dataset at ``path`` or ``$FER_DATA``, or ``None`` when neither is given.
+
+    A path that is given but wrong is still an error (:class:`fer_core.errors.DataError`).
+    """
+    if path is None and not os.environ.get("FER_DATA"):
+        return None
+    return load_fer2013(path)

@@ -40,12 +40,14 @@ def pixel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def normalization_layer(
-    normalization: str, train_images: np.ndarray | None = None
+    normalization: str, train_images: np.ndarray | None = None, per_pixel: bool = True
 ) -> keras.layers.Layer | None:
     """The input normalization step, or ``None`` for raw values.
 
     ``standardize`` subtracts the per-pixel mean and divides by the per-pixel
-    standard deviation, both fitted on ``train_images`` (``uint8 (N, 48, 48)``).
+    standard deviation, both fitted on ``train_images`` (``uint8 (N, 48, 48)``);
+    with ``per_pixel=False`` one mean and one standard deviation for all pixels
+    (for models that see shifted crops, where a pixel has no fixed place).
     """
     if normalization not in NORMALIZATIONS:
         raise FerError(f"unknown normalization '{normalization}' (expected one of {', '.join(NORMALIZATIONS)})")
@@ -54,6 +56,9 @@ def normalization_layer(
     if train_images is None or len(train_images) == 0:
         raise FerError("normalization 'standardize' needs the training images to fit its mean and std")
     mean, variance = pixel_statistics(train_images)
+    if not per_pixel:
+        return layers.Normalization(axis=None, mean=float(mean.mean()), variance=float(variance.mean() + mean.var()),
+                                    name="standardize")
     return layers.Normalization(axis=(1, 2, 3), mean=mean, variance=variance, name="standardize")
 
 
@@ -109,11 +114,99 @@ def build_seed(normalization: str = "standardize", train_images: np.ndarray | No
     return keras.Model(inputs, outputs, name="seed")
 
 
-def build_model(name: str, **options) -> keras.Model:
-    """Build a registered model by name (``seed``, ...); options go to its builder."""
+VGG_WIDTHS = {"vgg": (32, 64, 128, 256), "vgg-wide": (64, 128, 256, 512)}
+
+
+def _vgg_builder(name: str) -> Callable[..., keras.Model]:
+    widths = VGG_WIDTHS[name]
+
+    def build(normalization: str = "standardize", train_images: np.ndarray | None = None,
+              input_size: int = 40) -> keras.Model:
+        return build_vgg(widths, normalization, train_images, input_size, name=name.replace("-", "_"))
+
+    build.__doc__ = f"VGG-style CNN with stage widths {widths} (see :func:`build_vgg`)."
+    return build
+
+
+def build_vgg(
+    widths: tuple[int, ...],
+    normalization: str = "standardize",
+    train_images: np.ndarray | None = None,
+    input_size: int = 40,
+    name: str = "vgg",
+) -> keras.Model:
+    """A VGG-style CNN (Simonyan & Zisserman 2015) sized for FER2013 crops.
+
+    As in the VGG nets that do best on FER2013 (Khaireddin & Chen 2021), trained
+    on random ``input_size`` crops of the 48x48 face: per stage two 3x3 conv
+    layers (``conv<stage>_1``, ``conv<stage>_2``), each with BatchNormalization
+    and ReLU, then 2x2 max-pooling and dropout (all stages but the last);
+    global average pooling, dropout 0.4 and the 7 logits. The input is
+    standardized with one scalar mean and standard deviation.
+
+    Args:
+        widths: filters per stage, e.g. ``(32, 64, 128, 256)``.
+        normalization: ``none`` or ``standardize``.
+        train_images: ``uint8 (N, 48, 48)``, needed for ``standardize``.
+        input_size: side of the square input (crop) in pixels.
+
+    Returns:
+        An uncompiled model ``float32 (N, input_size, input_size, 1)`` raw pixels
+        0..255 -> ``(N, 7)`` probabilities; the layer ``logits`` holds the scores.
+        Wrap it with :func:`with_center_crop` to take whole 48x48 faces.
+    """
+    inputs = keras.Input((input_size, input_size, 1), name="pixels")
+    norm = normalization_layer(normalization, train_images, per_pixel=False)
+    x = norm(inputs) if norm is not None else inputs
+    for stage, filters in enumerate(widths, start=1):
+        for conv in (1, 2):
+            tag = f"{stage}_{conv}"
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{tag}")(x)
+            x = layers.BatchNormalization(name=f"bn{tag}")(x)
+            x = layers.ReLU(name=f"act{tag}")(x)
+        if stage < len(widths):
+            x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+            x = layers.Dropout(0.1 * min(stage, 3), name=f"drop{stage}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(0.4, name="drop_head")(x)
+    x = layers.Dense(NUM_CLASSES, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+for _name in VGG_WIDTHS:
+    register(_name)(_vgg_builder(_name))
+
+
+def build_model(name: str, input_size: int = INPUT_SHAPE[0], **options) -> keras.Model:
+    """Build a registered model by name (``seed``, ``vgg``, ...); options go to its builder.
+
+    ``input_size`` below 48 builds a model for square crops of that side (models
+    ending in global pooling only); wrap it with :func:`with_center_crop` for saving.
+    """
     if name not in MODELS:
         raise FerError(f"unknown model '{name}' (expected one of {', '.join(sorted(MODELS))})")
-    return MODELS[name](**options)
+    if name == "seed":
+        if input_size != INPUT_SHAPE[0]:
+            raise FerError(f"the seed CNN takes whole {INPUT_SHAPE[0]}x{INPUT_SHAPE[1]} faces (no --crop); "
+                           f"use one of {', '.join(VGG_WIDTHS)}")
+        return MODELS[name](**options)
+    return MODELS[name](input_size=input_size, **options)
+
+
+def with_center_crop(model: keras.Model) -> keras.Model:
+    """``model`` (taking square crops) behind a center crop, so it takes whole faces.
+
+    Returns:
+        A model named like ``model`` from raw ``float32 (N, 48, 48, 1)`` pixels
+        to ``model``'s output; ``model`` is nested, weights shared.
+    """
+    size = model.inputs[0].shape[1]
+    if size == INPUT_SHAPE[0]:
+        return model
+    inputs = keras.Input(INPUT_SHAPE, name="face")
+    x = layers.CenterCrop(size, size, name="center_crop")(inputs)
+    return keras.Model(inputs, model(x), name=f"{model.name}_crop{size}")
 
 
 def conv_layer_names(model: keras.Model) -> list[str]:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_core.data import load_optional_dataset
 from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS
 from fer_core.runs import Run, write_text
@@ -532,18 +533,6 @@ def _load_metrics(run: Run, model, public, progress: Progress) -> tuple[dict, st
         f"saved (<code>fer evaluate {_e(run.root)}</code> saves them)."
     )
     return metrics, note
-
-
-def load_optional_dataset(path: str | os.PathLike | None = None):
-    """The dataset at ``path`` or ``$FER_DATA``, or ``None`` when neither is given.
-
-    A path that is given but wrong is still an error (:class:`fer_core.errors.DataError`).
-    """
-    if path is None and not os.environ.get("FER_DATA"):
-        return None
-    from fer_core.data import load_fer2013
-
-    return load_fer2013(path)
 
 
 def write_report(

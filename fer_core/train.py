@@ -28,7 +28,8 @@ from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.data import Dataset, Split, load_fer2013
 from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
-from fer_core.models import build_model
+from fer_core.labels import IMAGE_SIZE, NUM_CLASSES
+from fer_core.models import build_model, with_center_crop
 from fer_core.runs import Run, atomic_path, write_json
 
 # ----------------------------------------------------------------------------- data
@@ -52,7 +53,7 @@ def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split
 
 
 def augmenter(config: TrainConfig) -> keras.Sequential | None:
-    """Random flip, rotation, shift and zoom as Keras layers, or None when off."""
+    """Random flip, rotation, shift, zoom and erasing as Keras layers, or None when off."""
     if not config.augment:
         return None
     steps = []
@@ -64,27 +65,55 @@ def augmenter(config: TrainConfig) -> keras.Sequential | None:
         steps.append(keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=config.seed + 2))
     if config.zoom:
         steps.append(keras.layers.RandomZoom(config.zoom, config.zoom, fill_mode="nearest", seed=config.seed + 3))
+    if config.erase:
+        steps.append(keras.layers.RandomErasing(config.erase, value_range=(0, 255), seed=config.seed + 4))
     return keras.Sequential(steps, name="augment") if steps else None
 
 
 def make_dataset(split: Split, batch_size: int, *, shuffle: bool = False, augment: keras.Sequential | None = None,
-                 seed: int = 0):
-    """Batches of ``(float32 (B, 48, 48, 1) pixels 0..255, int64 (B,) labels)`` for ``model.fit``.
+                 seed: int = 0, crop: int = 0, smoothing: float = 0.0):
+    """Batches of ``(float32 (B, S, S, 1) pixels 0..255, labels)`` for ``model.fit``.
 
-    A ``tf.data.Dataset`` under the TensorFlow backend, else :class:`ArrayBatches`.
+    ``S`` is 48, or ``crop``: a random window of each face when ``shuffle`` (training),
+    else the center one. Labels are ``int64 (B,)``, or ``float32 (B, 7)`` smoothed
+    one-hot rows when ``smoothing`` > 0. A ``tf.data.Dataset`` under the TensorFlow
+    backend, else :class:`ArrayBatches`.
     """
     if keras.config.backend() == "tensorflow":
-        return _tf_dataset(split, batch_size, shuffle=shuffle, augment=augment, seed=seed)
-    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed)
+        return _tf_dataset(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop,
+                           smoothing=smoothing)
+    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop, smoothing=smoothing)
 
 
-def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int):
+def smooth_labels(labels: np.ndarray, smoothing: float) -> np.ndarray:
+    """``float32 (N, 7)``: one-hot rows with ``smoothing`` spread evenly over all classes (Szegedy et al. 2016)."""
+    return (np.eye(NUM_CLASSES, dtype=np.float32)[labels] * (1 - smoothing) + smoothing / NUM_CLASSES).astype(np.float32)
+
+
+def crop_windows(images: np.ndarray, crop: int, rng: np.random.Generator | None) -> np.ndarray:
+    """``(N, crop, crop, ...)`` windows of ``(N, 48, 48, ...)`` images: random per image with ``rng``, else centered."""
+    margin = IMAGE_SIZE - crop
+    if rng is None:
+        start = margin // 2
+        return images[:, start:start + crop, start:start + crop]
+    tops, lefts = rng.integers(0, margin + 1, (2, len(images)))
+    return np.stack([image[t:t + crop, s:s + crop] for image, t, s in zip(images, tops, lefts)])
+
+
+def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int, crop: int, smoothing: float):
     """tf.data: augmentation runs inside the graph on whole batches, in parallel with training."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], split.labels))
+    labels = smooth_labels(split.labels, smoothing) if smoothing else split.labels
+    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], labels))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    if crop and shuffle:
+        ds = ds.map(lambda x, y: (tf.image.random_crop(x, (crop, crop, 1), seed=seed), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    elif crop:
+        start = (IMAGE_SIZE - crop) // 2
+        ds = ds.map(lambda x, y: (x[start:start + crop, start:start + crop], y))
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
@@ -97,9 +126,11 @@ class ArrayBatches(keras.utils.PyDataset):
     Augmentation applies the same Keras layers as the tf.data path, on the backend's device.
     """
 
-    def __init__(self, split: Split, batch_size: int, *, shuffle: bool = False, augment=None, seed: int = 0):
+    def __init__(self, split: Split, batch_size: int, *, shuffle: bool = False, augment=None, seed: int = 0,
+                 crop: int = 0, smoothing: float = 0.0):
         super().__init__()
         self.split, self.batch_size, self.shuffle, self.augment = split, batch_size, shuffle, augment
+        self.crop, self.smoothing = crop, smoothing
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(split)) if shuffle else np.arange(len(split))
 
@@ -109,9 +140,12 @@ class ArrayBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         x = self.split.images[rows][..., None].astype(np.float32)
+        if self.crop:
+            x = crop_windows(x, self.crop, self.rng if self.shuffle else None)
         if self.augment is not None:
             x = keras.ops.convert_to_numpy(self.augment(x, training=True))
-        return x, self.split.labels[rows]
+        labels = self.split.labels[rows]
+        return x, smooth_labels(labels, self.smoothing) if self.smoothing else labels
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
@@ -144,12 +178,14 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
 
 
 def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.Model:
-    model = build_model(config.model, normalization=config.normalization, train_images=train.images)
-    model.compile(
-        optimizer=make_optimizer(config, steps_per_epoch),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    """The configured architecture (taking ``config.crop`` crops if set), compiled."""
+    model = build_model(config.model, input_size=config.crop or IMAGE_SIZE, normalization=config.normalization,
+                        train_images=train.images)
+    if config.label_smoothing:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"])
     return model
 
 
@@ -165,11 +201,14 @@ def float32_config(config):
 
 
 def save_inference_model(model: keras.Model, path: Path) -> None:
-    """Save ``model``'s architecture and weights in float32, without optimizer state, atomically."""
+    """Save ``model``'s architecture and weights in float32, without optimizer state, atomically.
+
+    A model trained on crops is saved behind a center crop, so it takes whole 48x48 faces.
+    """
     clone = model.__class__.from_config(float32_config(model.get_config()))  # uncompiled: no optimizer
     clone.set_weights(model.get_weights())  # variables are float32 under mixed precision too
     with atomic_path(path) as tmp:
-        clone.save(tmp)
+        with_center_crop(clone).save(tmp)
 
 
 # ----------------------------------------------------------------------------- run bookkeeping
@@ -217,7 +256,7 @@ class RunRecorder(keras.callbacks.Callback):
 def _check_same_config(run: Run, config: TrainConfig) -> None:
     saved = run.config()
     for key, value in config.to_dict().items():
-        if key not in RESUMABLE_CHANGES and saved.get(key) != value:
+        if key not in RESUMABLE_CHANGES and saved.get(key, TrainConfig.default(key)) != value:
             raise FerError(
                 f"{run.root}: holds a run with {key}={saved.get(key)!r}, not {value!r}; "
                 "use another --out or delete the folder to start over"
@@ -254,8 +293,8 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
     if done >= config.epochs:
         return
     train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
-                              seed=config.seed + done)
-    val_data = make_dataset(val_split, 256)
+                              seed=config.seed + done, crop=config.crop, smoothing=config.label_smoothing)
+    val_data = make_dataset(val_split, 256, crop=config.crop, smoothing=config.label_smoothing)
     recorder = RunRecorder(run, history, best, chief)
     if strategy is not None and cluster_config() is not None:
         from fer_core.distributed import fit_distributed

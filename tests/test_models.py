@@ -111,3 +111,29 @@ def test_layer_summary_rows_sum_to_the_parameter_count_and_inline_nested_models(
     inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d")], name="inner")
     outer = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(2, name="head")])
     assert [r["layer"] for r in layer_summary(outer)] == ["inner/d", "head"]
+
+
+def test_vgg_takes_crops_and_standardizes_with_one_scalar_mean():
+    from fer_core.models import with_center_crop
+
+    images, _ = make_faces(20)
+    model = build_model("vgg", input_size=40, train_images=images)
+    assert model.inputs[0].shape[1:] == (40, 40, 1) and model.outputs[0].shape[1:] == (7,)
+    assert conv_layer_names(model) == [f"conv{s}_{c}" for s in (1, 2, 3, 4) for c in (1, 2)]
+    assert [model.get_layer(f"conv{s}_1").filters for s in (1, 2, 3, 4)] == [32, 64, 128, 256]
+    norm = model.get_layer("standardize")
+    pixels = images.astype(np.float64)
+    np.testing.assert_allclose(float(np.squeeze(norm.mean)), pixels.mean(), rtol=1e-5)
+    np.testing.assert_allclose(float(np.squeeze(norm.variance)), pixels.var(), rtol=1e-4)
+
+    whole = with_center_crop(model)
+    faces = images[:3, :, :, None].astype(np.float32)
+    assert whole.inputs[0].shape[1:] == (48, 48, 1)
+    np.testing.assert_allclose(whole.predict(faces, verbose=0), model.predict(faces[:, 4:44, 4:44], verbose=0),
+                               atol=1e-6)
+    assert with_center_crop(build_model("seed", normalization="none")).name == "seed"
+
+
+def test_the_seed_refuses_crops():
+    with pytest.raises(FerError, match="seed CNN takes whole 48x48 faces"):
+        build_model("seed", input_size=40, normalization="none")

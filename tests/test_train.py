@@ -184,3 +184,58 @@ def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
     moved = ArrayBatches(split, 50, augment=augmenter(TrainConfig(seed=1)))[0]
     assert moved[0].shape == (50, 48, 48, 1) and not np.array_equal(moved[0][..., 0], images)
     np.testing.assert_array_equal(moved[1], labels)
+
+
+def test_crop_windows_are_centered_for_scoring_and_random_per_image_for_training():
+    from fer_core.train import crop_windows
+
+    images = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
+    np.testing.assert_array_equal(crop_windows(images, 40, None), images[:, 4:44, 4:44])
+    random = crop_windows(images, 40, np.random.default_rng(0))
+    assert random.shape == (3, 40, 40, 1)
+    offsets = [divmod(int(r[0, 0, 0] - i * 48 * 48), 48) for i, r in enumerate(random)]
+    assert all(0 <= t <= 8 and 0 <= s <= 8 for t, s in offsets) and len(set(offsets)) > 1
+    for i, (t, s) in enumerate(offsets):
+        np.testing.assert_array_equal(random[i], images[i, t:t + 40, s:s + 40])
+
+
+def test_smoothed_labels_keep_the_true_class_on_top_and_sum_to_one():
+    from fer_core.train import smooth_labels
+
+    rows = smooth_labels(np.array([0, 6, 3]), 0.1)
+    assert rows.shape == (3, 7) and rows.dtype == np.float32
+    np.testing.assert_allclose(rows.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(rows[1], [0.1 / 7] * 6 + [0.9 + 0.1 / 7], rtol=1e-6)
+
+
+def test_new_options_are_checked_and_runs_saved_before_them_still_resume(tmp_path, kaggle_folder):
+    for bad, message in (({"crop": 50}, "--crop 50"), ({"erase": 1.5}, "--erase 1.5"),
+                         ({"label_smoothing": -0.1}, "--label-smoothing -0.1")):
+        with pytest.raises(FerError, match=message):
+            TrainConfig(**bad).check()
+    folder, _, _ = kaggle_folder
+    out = tmp_path / "old"
+    assert cli.main(["train", "--data", str(folder), "--out", str(out), "--epochs", "1", "--batch-size", "8"]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    for key in ("crop", "erase", "label_smoothing"):
+        del saved[key]  # as written before these options existed
+    (out / "config.json").write_text(json.dumps(saved))
+    assert cli.main(["train", "--data", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "8"]) == 0
+    assert [r["epoch"] for r in Run(out).history()] == [1.0, 2.0]
+
+
+def test_a_crop_run_with_smoothing_and_erasing_saves_a_whole_face_model(tmp_path, kaggle_folder, capsys):
+    folder, images, _ = kaggle_folder
+    out = tmp_path / "vgg"
+    args = ["train", "--data", str(folder), "--out", str(out), "--model", "vgg", "--crop", "40", "--erase", "0.5",
+            "--label-smoothing", "0.1", "--optimizer", "sgd", "--learning-rate", "0.01", "--warmup-epochs", "0.5",
+            "--epochs", "1", "--batch-size", "8"]  # one epoch: the best model is the checkpoint
+    assert cli.main(args) == 0
+    assert "public accuracy" in capsys.readouterr().out
+    model = load_model(out)
+    assert model.inputs[0].shape[1:] == (48, 48, 1)
+    checkpoint = load_model(out / "checkpoint" / json.loads((out / "checkpoint" / "state.json").read_text())["checkpoint"])
+    assert checkpoint.inputs[0].shape[1:] == (40, 40, 1)
+    faces = images[:4, :, :, None].astype(np.float32)
+    np.testing.assert_allclose(model.predict(faces, verbose=0), checkpoint.predict(faces[:, 4:44, 4:44], verbose=0),
+                               atol=1e-5)

@@ -109,7 +109,9 @@ class _Replay:
     """Calls a model's layers on new symbolic inputs, inlining nested models.
 
     Records the output of every leaf layer by name, and for every output tensor
-    the layer and arguments that produced it.
+    the layer and arguments that produced it. A layer called more than once (a
+    shared sub-model, e.g. an ensemble member seeing several test-time views)
+    keeps the output of its first call: the center view in :mod:`fer_core.ensemble`.
     """
 
     def __init__(self):
@@ -135,7 +137,7 @@ class _Replay:
         if _is_model(layer):
             return self.run(layer, args[0])
         out = layer(*args, **kwargs)
-        self.outputs[layer.name] = out
+        self.outputs.setdefault(layer.name, out)
         self.producers[id(out)] = (layer, args)
         return out
 

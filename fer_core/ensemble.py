@@ -1,0 +1,118 @@
+"""Test-time augmentation and ensembles, built into ONE plain Keras model.
+
+The result keeps the saved-model contract: raw pixels ``float32 (N, 48, 48, 1)``
+in, 7 softmax probabilities out, only built-in layers, so ``keras.models.load_model``
+alone scores it. Inside, every member sees several views of the face and the
+ensemble's logits are the mean of every member's logits over its views (a
+geometric mean of the probabilities), followed by one softmax:
+
+* ``none``: one view (a crop model sees the center crop);
+* ``flip``: that view and its mirror image;
+* ``ten``: the four corner crops and the center crop, each also mirrored
+  (Krizhevsky et al. 2012); a member taking whole 48x48 faces gets ``flip``.
+
+Members' layers are renamed ``<member>_<layer>`` so every conv layer has a
+readable unique name (``vgg1_conv3_2``, ``seed_conv5``). The mirror is a fixed
+``Dense`` permutation of the width axis (exact in float32), so no custom layer is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from keras import layers
+
+from fer_core.errors import FerError
+from fer_core.labels import IMAGE_SIZE, INPUT_SHAPE
+
+TTA_MODES = ("none", "flip", "ten")
+
+
+def crop_core(model: keras.Model) -> tuple[keras.Model, int]:
+    """``(core, side)``: the model that does the work and the side of the square it takes.
+
+    A model saved by a ``--crop`` run is a center crop in front of a nested
+    crop model; that nested model is the core. Any other model is its own core.
+    """
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if any(isinstance(layer, layers.CenterCrop) for layer in model.layers) and len(nested) == 1:
+        model = nested[0]
+    return model, int(model.inputs[0].shape[1])
+
+
+def view_boxes(side: int, tta: str) -> list[tuple[int, int, bool]]:
+    """The views as ``(top, left, mirrored)`` windows of side ``side`` in the 48x48 face, center first."""
+    if tta not in TTA_MODES:
+        raise FerError(f"unknown test-time augmentation '{tta}' (expected one of {', '.join(TTA_MODES)})")
+    margin = IMAGE_SIZE - side
+    corners = [(margin // 2, margin // 2)]
+    if tta == "ten" and margin > 0:
+        corners += [(0, 0), (0, margin), (margin, 0), (margin, margin)]
+    mirrors = (False, True) if tta != "none" else (False,)
+    return [(top, left, mirror) for mirror in mirrors for top, left in corners]
+
+
+def _renamed_logits_model(core: keras.Model, prefix: str) -> keras.Model:
+    """A copy of ``core`` up to its ``logits`` layer, every layer named ``<prefix>_<name>``, same weights."""
+    try:
+        logits = core.get_layer("logits").output
+    except ValueError:
+        raise FerError(f"model '{core.name}' has no layer named 'logits' (needed to average scores)") from None
+    upto = keras.Model(core.inputs, logits)
+    clone = keras.models.clone_model(
+        upto,
+        clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "name": f"{prefix}_{layer.name}"}),
+    )
+    clone.set_weights(upto.get_weights())
+    return keras.Model(clone.inputs[0], clone.outputs[0], name=prefix)
+
+
+def _mirror_layer() -> layers.Layer:
+    """A frozen ``Dense`` on the width axis whose kernel reverses it: ``out[..., j] = in[..., 47 - j]``."""
+    mirror = layers.Dense(IMAGE_SIZE, use_bias=False, trainable=False, name="mirror")
+    mirror.build((None, IMAGE_SIZE, IMAGE_SIZE))
+    mirror.set_weights([np.eye(IMAGE_SIZE, dtype=np.float32)[::-1]])
+    return mirror
+
+
+def build_ensemble(members: Sequence[keras.Model], names: Sequence[str], tta: str = "ten") -> keras.Model:
+    """One model averaging the logits of ``members`` over their test-time views.
+
+    Args:
+        members: saved-contract models (48x48 faces in, 7 probabilities out,
+            a layer named ``logits``), e.g. loaded from runs.
+        names: one short unique name per member (layer-name prefixes).
+        tta: ``none``, ``flip`` or ``ten`` (see the module docstring).
+
+    Returns:
+        An uncompiled model named ``ensemble``: ``float32 (N, 48, 48, 1)`` raw
+        pixels -> ``float32 (N, 7)`` probabilities; its layer ``logits`` holds
+        the averaged scores.
+    """
+    if len(members) != len(names) or not members:
+        raise FerError(f"{len(members)} members and {len(names)} names (expected one name per member, at least one)")
+    if len(set(names)) != len(names):
+        raise FerError(f"member names must differ: {', '.join(names)}")
+    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    plane = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE), name="plane")(inputs)
+    mirrored = layers.Reshape(INPUT_SHAPE, name="mirrored")(_mirror_layer()(plane))
+    scores = []
+    for member, name in zip(members, names):
+        core, side = crop_core(member)
+        logits = _renamed_logits_model(core, name)
+        for top, left, mirror in view_boxes(side, tta):
+            source = mirrored if mirror else inputs
+            crop = ((top, IMAGE_SIZE - side - top), (left, IMAGE_SIZE - side - left))
+            view = layers.Cropping2D(crop, name=f"{name}_view_{top}_{left}{'_m' if mirror else ''}")(source)
+            scores.append(logits(view))
+    averaged = layers.Average(name="logits")(scores) if len(scores) > 1 else layers.Identity(name="logits")(scores[0])
+    outputs = layers.Activation("softmax", dtype="float32", name="softmax")(averaged)
+    return keras.Model(inputs, outputs, name="ensemble")
+
+
+def member_names(members: Sequence[keras.Model]) -> list[str]:
+    """Default layer-name prefixes: each core model's name, numbered when several share one (``vgg1``, ``vgg2``)."""
+    bases = [crop_core(m)[0].name for m in members]
+    return [f"{b}{bases[:i + 1].count(b)}" if bases.count(b) > 1 else b for i, b in enumerate(bases)]

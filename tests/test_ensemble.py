@@ -1,0 +1,110 @@
+"""Test-time augmentation and ensembles as one plain Keras model."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from fer_core import cli
+from fer_core.ensemble import build_ensemble, member_names, view_boxes
+from fer_core.errors import FerError
+from fer_core.models import build_model, conv_layer_names, load_model, with_center_crop
+from fer_core.runs import Run
+from tests.conftest import make_faces
+from tests.vis.conftest import tiny_cnn
+
+CORNERS = [(4, 4), (0, 0), (0, 8), (8, 0), (8, 8)]
+
+
+@pytest.fixture(scope="module")
+def members():
+    keras.utils.set_random_seed(0)
+    images, _ = make_faces(30)
+    vgg = with_center_crop(build_model("vgg", input_size=40, train_images=images))
+    return vgg, tiny_cnn()
+
+
+def _logits(model, x):
+    return keras.Model(model.inputs, model.get_layer("logits").output).predict(x, verbose=0)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_views_are_the_center_first_then_corners_and_mirrors():
+    assert view_boxes(40, "none") == [(4, 4, False)]
+    assert view_boxes(40, "flip") == [(4, 4, False), (4, 4, True)]
+    ten = view_boxes(40, "ten")
+    assert len(set(ten)) == 10 and ten[0] == (4, 4, False)
+    assert {(t, s) for t, s, _ in ten} == set(CORNERS)
+    assert view_boxes(48, "ten") == [(0, 0, False), (0, 0, True)]
+    with pytest.raises(FerError, match="unknown test-time augmentation 'twelve'"):
+        view_boxes(40, "twelve")
+
+
+def test_ensemble_is_the_softmax_of_the_mean_logits_over_members_and_views(members, tmp_path):
+    vgg, tiny = members
+    faces = make_faces(4, seed=1)[0][..., None].astype(np.float32)
+    model = build_ensemble([vgg, tiny], ["vgg1", "tiny"], "ten")
+    core = vgg.layers[-1]
+    scores = [_logits(core, img[:, t:t + 40, s:s + 40]) for img in (faces, faces[:, :, ::-1]) for t, s in CORNERS]
+    scores += [_logits(tiny, faces), _logits(tiny, faces[:, :, ::-1])]
+    expected = _softmax(np.mean(scores, axis=0))
+    got = model.predict(faces, verbose=0)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    model.save(tmp_path / "ensemble.keras")
+    np.testing.assert_array_equal(load_model(tmp_path / "ensemble.keras").predict(faces, verbose=0), got)
+
+
+def test_mirror_is_exact_and_members_keep_their_weights(members):
+    tiny = members[1]
+    faces = make_faces(3, seed=2)[0][..., None].astype(np.float32)
+    ensemble = build_ensemble([tiny], ["t"])
+    mirrored = keras.Model(ensemble.inputs, ensemble.get_layer("mirrored").output)
+    np.testing.assert_array_equal(mirrored.predict(faces, verbose=0), faces[:, :, ::-1])
+    single = build_ensemble([tiny], ["t"], "none")
+    np.testing.assert_allclose(single.predict(faces, verbose=0), tiny.predict(faces, verbose=0), atol=1e-6)
+
+
+def test_member_layers_get_readable_unique_names_and_vis_sees_the_center_view(members):
+    from fer_core.vis.feature_maps import feature_maps
+
+    vgg, tiny = members
+    assert member_names([vgg, vgg, tiny]) == ["vgg1", "vgg2", "tiny"]
+    model = build_ensemble([vgg, vgg, tiny], member_names([vgg, vgg, tiny]), "ten")
+    names = conv_layer_names(model)
+    assert names[:2] == ["vgg1_conv1_1", "vgg1_conv1_2"] and "vgg2_conv4_2" in names and names[-1] == "tiny_c2"
+    assert len(set(names)) == len(names)
+    faces = make_faces(2, seed=3)[0]
+    core = vgg.layers[-1]
+    center = keras.Model(core.inputs, core.get_layer("conv2_1").output).predict(
+        faces[:, 4:44, 4:44, None].astype(np.float32), verbose=0)
+    np.testing.assert_allclose(feature_maps(model, faces, "vgg1_conv2_1"), center, atol=1e-5)
+
+
+def test_bad_member_lists_are_one_line_errors(members):
+    vgg, tiny = members
+    with pytest.raises(FerError, match="one name per member"):
+        build_ensemble([vgg, tiny], ["a"])
+    with pytest.raises(FerError, match="member names must differ"):
+        build_ensemble([vgg, tiny], ["a", "a"])
+    headless = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7)])
+    with pytest.raises(FerError, match="no layer named 'logits'"):
+        build_ensemble([headless], ["h"])
+
+
+def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    vgg, tiny = members
+    vgg.save(tmp_path / "vgg.keras")
+    tiny.save(tmp_path / "tiny.keras")
+    out = tmp_path / "best"
+    args = ["ensemble", str(tmp_path / "vgg.keras"), str(tmp_path / "tiny.keras"), "--out", str(out), "--tta", "flip"]
+    assert cli.main(args + ["--data", str(folder)]) == 0
+    run = Run(out)
+    assert run.config()["names"] == ["vgg", "tiny"] and run.config()["tta"] == "flip"
+    assert run.metrics()["samples"] == 14 and "public accuracy" in capsys.readouterr().out
+    assert cli.main(["ensemble", str(tmp_path / "missing.keras"), "--out", str(out)]) == 2
