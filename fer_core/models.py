@@ -19,7 +19,7 @@ from keras import layers
 from fer_core.errors import FerError
 from fer_core.labels import INPUT_SHAPE, NUM_CLASSES
 
-NORMALIZATIONS = ("none", "standardize")
+NORMALIZATIONS = ("none", "standardize", "per_image")
 MODELS: dict[str, Callable[..., keras.Model]] = {}
 
 
@@ -39,27 +39,62 @@ def pixel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0).astype(np.float32), x.var(axis=0).astype(np.float32)
 
 
-def normalization_layer(
-    normalization: str, train_images: np.ndarray | None = None, per_pixel: bool = True
-) -> keras.layers.Layer | None:
-    """The input normalization step, or ``None`` for raw values.
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """``float32 (2r+1, 2r+1, 1, 1)``, r = ceil(3 sigma): a normalized 2-D Gaussian for a depthwise conv."""
+    radius = max(1, int(np.ceil(3 * sigma)))
+    t = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-(t**2) / (2 * sigma**2))
+    g /= g.sum()
+    return np.outer(g, g)[:, :, None, None].astype(np.float32)
 
-    ``standardize`` subtracts the per-pixel mean and divides by the per-pixel
-    standard deviation, both fitted on ``train_images`` (``uint8 (N, 48, 48)``);
-    with ``per_pixel=False`` one mean and one standard deviation for all pixels
-    (for models that see shifted crops, where a pixel has no fixed place).
+
+def _standardize_each_image(name: str) -> keras.layers.Layer:
+    # Per-sample mean and variance over all pixels; epsilon 1 (pixel units squared) keeps blank faces finite.
+    return layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False, epsilon=1.0, name=name)
+
+
+def input_stage(inputs, normalization: str, train_images: np.ndarray | None = None, *, blur: float = 0.0,
+                per_pixel: bool = True):
+    """The model's first layers: normalization, then an optional fixed Gaussian blur.
+
+    * ``none``: raw values 0..255.
+    * ``standardize``: subtract the mean and divide by the standard deviation
+      fitted on ``train_images`` (``uint8 (N, 48, 48)``): per pixel (the seed
+      report's), or one scalar pair with ``per_pixel=False`` (for models that
+      see shifted crops, where a pixel has no fixed place).
+    * ``per_image``: each face to mean 0 and standard deviation 1 on its own, so
+      a face's brightness and contrast do not matter (and again after the blur).
+
+    ``blur`` > 0 adds a frozen depthwise conv (layer ``input_blur``) with a
+    Gaussian of that sigma in pixels: the network then sees only the
+    frequencies it can learn from blurred training faces (:mod:`fer_core.shift`).
+
+    Returns:
+        The tensor after these layers (``inputs`` itself when there are none).
     """
     if normalization not in NORMALIZATIONS:
         raise FerError(f"unknown normalization '{normalization}' (expected one of {', '.join(NORMALIZATIONS)})")
-    if normalization == "none":
-        return None
-    if train_images is None or len(train_images) == 0:
-        raise FerError("normalization 'standardize' needs the training images to fit its mean and std")
-    mean, variance = pixel_statistics(train_images)
-    if not per_pixel:
-        return layers.Normalization(axis=None, mean=float(mean.mean()), variance=float(variance.mean() + mean.var()),
-                                    name="standardize")
-    return layers.Normalization(axis=(1, 2, 3), mean=mean, variance=variance, name="standardize")
+    x = inputs
+    if normalization == "per_image":
+        x = _standardize_each_image("per_image")(x)
+    elif normalization == "standardize":
+        if train_images is None or len(train_images) == 0:
+            raise FerError("normalization 'standardize' needs the training images to fit its mean and std")
+        mean, variance = pixel_statistics(train_images)
+        if per_pixel:
+            x = layers.Normalization(axis=(1, 2, 3), mean=mean, variance=variance, name="standardize")(x)
+        else:
+            total = float(variance.mean() + mean.var())  # law of total variance over pixels
+            x = layers.Normalization(axis=None, mean=float(mean.mean()), variance=total, name="standardize")(x)
+    if blur > 0:
+        kernel = gaussian_kernel(blur)
+        smooth = layers.DepthwiseConv2D(kernel.shape[0], padding="same", use_bias=False, trainable=False,
+                                        name="input_blur")
+        x = smooth(x)
+        smooth.set_weights([kernel])
+        if normalization == "per_image":
+            x = _standardize_each_image("per_image_blurred")(x)
+    return x
 
 
 def _conv_block(x, index: int, filters: int, *, noise: float = 0.0, pool: bool, dropout: float, bn_momentum: float):
@@ -76,7 +111,8 @@ def _conv_block(x, index: int, filters: int, *, noise: float = 0.0, pool: bool, 
 
 
 @register("seed")
-def build_seed(normalization: str = "standardize", train_images: np.ndarray | None = None) -> keras.Model:
+def build_seed(normalization: str = "standardize", train_images: np.ndarray | None = None,
+               blur: float = 0.0) -> keras.Model:
     """The seed report's CNN, layer for layer.
 
     Six 3x3 "same" conv layers (the report gives no kernel size; 3x3 is our
@@ -87,8 +123,9 @@ def build_seed(normalization: str = "standardize", train_images: np.ndarray | No
     LeakyReLU -> dropout 0.5 -> dense 256 -> LeakyReLU -> dense 7 -> softmax.
 
     Args:
-        normalization: ``none`` or ``standardize`` (see :func:`normalization_layer`).
+        normalization: ``none``, ``standardize`` or ``per_image`` (see :func:`input_stage`).
         train_images: ``uint8 (N, 48, 48)``, needed for ``standardize``.
+        blur: sigma of a fixed Gaussian blur after the normalization (0 = none).
 
     Returns:
         An uncompiled ``keras.Model`` named ``seed``: ``(N, 48, 48, 1)`` raw
@@ -96,8 +133,7 @@ def build_seed(normalization: str = "standardize", train_images: np.ndarray | No
         the output of the layer named ``logits``.
     """
     inputs = keras.Input(INPUT_SHAPE, name="pixels")
-    norm = normalization_layer(normalization, train_images)
-    x = norm(inputs) if norm is not None else inputs
+    x = input_stage(inputs, normalization, train_images, blur=blur)
     x = _conv_block(x, 1, 16, pool=False, dropout=0.0, bn_momentum=0.5)
     x = _conv_block(x, 2, 32, noise=0.1, pool=False, dropout=0.0, bn_momentum=0.5)
     for index, filters, dropout in ((3, 64, 0.1), (4, 128, 0.2), (5, 256, 0.2), (6, 512, 0.2)):
@@ -121,8 +157,8 @@ def _vgg_builder(name: str) -> Callable[..., keras.Model]:
     widths = VGG_WIDTHS[name]
 
     def build(normalization: str = "standardize", train_images: np.ndarray | None = None,
-              input_size: int = 40) -> keras.Model:
-        return build_vgg(widths, normalization, train_images, input_size, name=name.replace("-", "_"))
+              input_size: int = 40, blur: float = 0.0) -> keras.Model:
+        return build_vgg(widths, normalization, train_images, input_size, name=name.replace("-", "_"), blur=blur)
 
     build.__doc__ = f"VGG-style CNN with stage widths {widths} (see :func:`build_vgg`)."
     return build
@@ -134,6 +170,7 @@ def build_vgg(
     train_images: np.ndarray | None = None,
     input_size: int = 40,
     name: str = "vgg",
+    blur: float = 0.0,
 ) -> keras.Model:
     """A VGG-style CNN (Simonyan & Zisserman 2015) sized for FER2013 crops.
 
@@ -141,14 +178,15 @@ def build_vgg(
     on random ``input_size`` crops of the 48x48 face: per stage two 3x3 conv
     layers (``conv<stage>_1``, ``conv<stage>_2``), each with BatchNormalization
     and ReLU, then 2x2 max-pooling and dropout (all stages but the last);
-    global average pooling, dropout 0.4 and the 7 logits. The input is
-    standardized with one scalar mean and standard deviation.
+    global average pooling, dropout 0.4 and the 7 logits. ``standardize`` uses
+    one scalar mean and standard deviation (see :func:`input_stage`).
 
     Args:
         widths: filters per stage, e.g. ``(32, 64, 128, 256)``.
-        normalization: ``none`` or ``standardize``.
+        normalization: ``none``, ``standardize`` or ``per_image``.
         train_images: ``uint8 (N, 48, 48)``, needed for ``standardize``.
         input_size: side of the square input (crop) in pixels.
+        blur: sigma of a fixed Gaussian blur after the normalization (0 = none).
 
     Returns:
         An uncompiled model ``float32 (N, input_size, input_size, 1)`` raw pixels
@@ -156,8 +194,7 @@ def build_vgg(
         Wrap it with :func:`with_center_crop` to take whole 48x48 faces.
     """
     inputs = keras.Input((input_size, input_size, 1), name="pixels")
-    norm = normalization_layer(normalization, train_images, per_pixel=False)
-    x = norm(inputs) if norm is not None else inputs
+    x = input_stage(inputs, normalization, train_images, blur=blur, per_pixel=False)
     for stage, filters in enumerate(widths, start=1):
         for conv in (1, 2):
             tag = f"{stage}_{conv}"

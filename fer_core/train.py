@@ -31,6 +31,7 @@ from fer_core.evaluate import evaluate_run
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES
 from fer_core.models import build_model, with_center_crop
 from fer_core.runs import Run, atomic_path, write_json
+from fer_core.shift import wiener_deblur
 
 # ----------------------------------------------------------------------------- data
 
@@ -38,6 +39,8 @@ from fer_core.runs import Run, atomic_path, write_json
 def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split, Split]:
     """The training and validation splits the config asks for."""
     train = dataset["train"]
+    if config.deblur:
+        train = Split(wiener_deblur(train.images, config.deblur), train.labels, train.ids)
     if config.validation == "public":
         validation = dataset["public"]
     else:
@@ -180,7 +183,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
 def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.Model:
     """The configured architecture (taking ``config.crop`` crops if set), compiled."""
     model = build_model(config.model, input_size=config.crop or IMAGE_SIZE, normalization=config.normalization,
-                        train_images=train.images)
+                        train_images=train.images, blur=config.blur)
     if config.label_smoothing:
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:

@@ -1,0 +1,129 @@
+"""Differences between splits that a model would otherwise learn as noise: contrast and blur.
+
+A CNN learns the contrast and the sharpness of its training faces along with
+their expressions. When the faces it is scored on differ in those (another
+camera, another JPEG pipeline, a resampled copy of the data), accuracy drops
+for reasons that have nothing to do with expressions. This module measures
+that and undoes a blur:
+
+* :func:`split_profile`: brightness, contrast (per-image standard deviation)
+  and sharpness (share of the power spectrum above 0.125 cycles/pixel) of a set of faces;
+* :func:`estimate_blur`: the Gaussian blur sigma that best turns one set's
+  mean power spectrum into another's (fitted in the band where both have signal);
+* :func:`wiener_deblur`: Wiener deconvolution of a known Gaussian blur
+  (Wiener 1949; Gonzalez & Woods, *Digital Image Processing*, ch. 5).
+
+Spectra are of per-image standardized faces under a Hann window, so contrast
+and the image border do not enter them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_core.labels import IMAGE_SIZE
+
+SHARP_BAND = 0.125  # cycles/pixel: "fine detail" starts here (4 pixels per cycle would be 0.25)
+BANDS = np.linspace(0.0, 0.5, 21)  # radial frequency bands of the mean power spectrum
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Summary of a set of faces: medians over images."""
+
+    brightness: float  # mean pixel value, 0..255
+    contrast: float  # per-image standard deviation of pixel values
+    sharpness: float  # share of spectral power above SHARP_BAND cycles/pixel, 0..1
+
+
+def _radius() -> np.ndarray:
+    f = np.fft.fftfreq(IMAGE_SIZE)
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    return np.sqrt(fx**2 + fy**2)
+
+
+def _standardized(images: np.ndarray) -> np.ndarray:
+    x = np.asarray(images, np.float64).reshape(len(images), IMAGE_SIZE, IMAGE_SIZE)
+    x = x - x.mean(axis=(1, 2), keepdims=True)
+    std = x.std(axis=(1, 2), keepdims=True)
+    return x[std[:, 0, 0] > 1.0] / std[std[:, 0, 0] > 1.0]  # blank faces carry no spectrum
+
+
+def power_spectra(images: np.ndarray, batch: int = 2048) -> np.ndarray:
+    """``float64 (N', 48, 48)``: power spectra of per-image standardized, Hann-windowed faces.
+
+    Args:
+        images: ``(N, 48, 48)`` pixel values 0..255; near-constant faces
+            (standard deviation below 1) are left out, hence ``N'``.
+    """
+    window = np.outer(np.hanning(IMAGE_SIZE), np.hanning(IMAGE_SIZE))
+    parts = [np.abs(np.fft.fft2(_standardized(images[i:i + batch]) * window)) ** 2
+             for i in range(0, len(images), batch)]
+    return np.concatenate(parts) if parts else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE))
+
+
+def band_power(images: np.ndarray) -> np.ndarray:
+    """``float64 (len(BANDS) - 1,)``: mean spectral power of the faces per radial frequency band."""
+    spectrum, radius = power_spectra(images).mean(axis=0), _radius()
+    return np.array([spectrum[(radius >= lo) & (radius < hi)].mean() for lo, hi in zip(BANDS[:-1], BANDS[1:])])
+
+
+def split_profile(images: np.ndarray) -> Profile:
+    """Median brightness, contrast and sharpness of ``(N, 48, 48)`` faces (values 0..255)."""
+    x = np.asarray(images, np.float64).reshape(len(images), -1)
+    spectra, radius = power_spectra(images), _radius()
+    sharp = spectra[:, radius >= SHARP_BAND].sum(axis=1) / spectra.sum(axis=(1, 2))
+    return Profile(float(np.median(x.mean(axis=1))), float(np.median(x.std(axis=1))), float(np.median(sharp)))
+
+
+def estimate_blur(sharp: np.ndarray, blurred: np.ndarray, sigmas: np.ndarray | None = None) -> float:
+    """The sigma (pixels) of the Gaussian blur that best maps ``sharp`` faces' spectrum onto ``blurred`` faces'.
+
+    A Gaussian of sigma ``s`` multiplies power at frequency ``f`` by
+    ``exp(-4 pi^2 s^2 f^2)``. The fit compares log band powers, normalized at
+    the lowest band, over the bands where ``blurred`` keeps at least 1e-4 of its
+    low-frequency power (beyond that, 8-bit rounding is all that is left).
+
+    Returns:
+        The best sigma on the grid ``sigmas`` (default 0..5 px in steps of 0.1);
+        0.0 when ``blurred`` is not blurrier than ``sharp``.
+    """
+    sigmas = np.arange(0.0, 5.01, 0.1) if sigmas is None else sigmas
+    a, b = band_power(sharp), band_power(blurred)
+    centers = (BANDS[:-1] + BANDS[1:]) / 2
+    use = b / b[0] > 1e-4
+    target = np.log(b[use] / b[0]) - np.log(a[use] / a[0])
+    errors = [np.mean((target + 4 * np.pi**2 * s**2 * (centers[use] ** 2 - centers[0] ** 2)) ** 2) for s in sigmas]
+    return float(sigmas[int(np.argmin(errors))])
+
+
+def wiener_deblur(images: np.ndarray, sigma: float, noise: float = 1e-4) -> np.ndarray:
+    """Undo a Gaussian blur of ``sigma`` pixels by Wiener deconvolution.
+
+    Each face is mirror-padded to twice its side (so the FFT sees no border),
+    filtered by ``H / (H^2 + noise)`` with ``H`` the blur's transfer function,
+    cropped back, rounded and clipped. ``noise`` is the noise-to-signal power
+    ratio: larger keeps more blur and amplifies less rounding noise.
+
+    Args:
+        images: ``uint8 (N, 48, 48)``.
+        sigma: blur to undo, in pixels (0 returns the images unchanged).
+
+    Returns:
+        ``uint8 (N, 48, 48)``.
+    """
+    if sigma <= 0:
+        return images
+    pad = IMAGE_SIZE // 2
+    f = np.fft.fftfreq(IMAGE_SIZE + 2 * pad)
+    fy, fx = np.meshgrid(f, f, indexing="ij")
+    transfer = np.exp(-2 * np.pi**2 * sigma**2 * (fx**2 + fy**2))
+    gain = transfer / (transfer**2 + noise)
+    out = np.empty_like(images)
+    for i in range(0, len(images), 2048):
+        x = np.pad(images[i:i + 2048].astype(np.float64), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+        restored = np.real(np.fft.ifft2(np.fft.fft2(x) * gain))[:, pad:-pad, pad:-pad]
+        out[i:i + 2048] = np.clip(np.round(restored), 0, 255)
+    return out

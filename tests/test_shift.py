@@ -1,0 +1,92 @@
+"""Split differences: profiles, blur estimation, Wiener deblurring, and the model's per-image input stage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_core.shift import estimate_blur, split_profile, wiener_deblur
+
+
+def textured_faces(n: int, seed: int = 0) -> np.ndarray:
+    """``float64 (n, 48, 48)`` images with detail at every scale (1/f amplitude spectrum), mean 128."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(48)
+    radius = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2)
+    amplitude = 1.0 / np.maximum(radius, 1 / 48)
+    noise = np.fft.fft2(rng.normal(size=(n, 48, 48)))
+    x = np.real(np.fft.ifft2(noise * amplitude))
+    return 128 + 40 * x / x.std(axis=(1, 2), keepdims=True)
+
+
+def gaussian_blur(images: np.ndarray, sigma: float) -> np.ndarray:
+    f = np.fft.fftfreq(48)
+    transfer = np.exp(-2 * np.pi**2 * sigma**2 * (f[:, None] ** 2 + f[None, :] ** 2))
+    return np.real(np.fft.ifft2(np.fft.fft2(images) * transfer))
+
+
+def as_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def sharp():
+    return textured_faces(400)
+
+
+def test_estimate_blur_recovers_a_known_sigma_and_sees_none_between_alike_sets(sharp):
+    for sigma in (1.0, 2.5):
+        assert estimate_blur(as_uint8(sharp), as_uint8(gaussian_blur(sharp, sigma))) == pytest.approx(sigma, abs=0.25)
+    assert estimate_blur(as_uint8(sharp[:200]), as_uint8(sharp[200:])) <= 0.3
+    assert estimate_blur(as_uint8(gaussian_blur(sharp, 2)), as_uint8(sharp)) == 0.0  # the other way round
+
+
+def test_profile_tracks_contrast_and_sharpness(sharp):
+    plain, blurred = split_profile(as_uint8(sharp)), split_profile(as_uint8(gaussian_blur(sharp, 2.0)))
+    flat = split_profile(as_uint8(128 + (sharp - 128) * 0.5))
+    assert flat.contrast == pytest.approx(plain.contrast * 0.5, rel=0.03)
+    assert flat.brightness == pytest.approx(plain.brightness, abs=1)
+    assert blurred.sharpness < plain.sharpness / 10 and 0 < plain.sharpness < 1
+
+
+def test_wiener_deblur_brings_blurred_faces_closer_to_the_sharp_ones(sharp):
+    truth, blurred = as_uint8(sharp), as_uint8(gaussian_blur(sharp, 2.0))
+    restored = wiener_deblur(blurred, 2.0)
+    assert restored.dtype == np.uint8 and restored.shape == blurred.shape
+    inner = slice(12, 36)  # the synthetic blur wraps around the border, the deblurring mirrors it: compare inside
+    error = lambda x: np.abs(x[:, inner, inner].astype(float) - truth[:, inner, inner]).mean()  # noqa: E731
+    assert error(restored) < 0.8 * error(blurred)
+    assert wiener_deblur(blurred, 0.0) is blurred
+
+
+def test_per_image_input_stage_ignores_brightness_and_contrast(tmp_path):
+    from fer_core.models import build_model, load_model
+
+    model = build_model("seed", normalization="per_image", blur=1.5)
+    faces = as_uint8(textured_faces(4, seed=1)).astype(np.float32)[..., None]
+    changed = 0.6 * faces + 40  # dimmer, flatter copies of the same faces
+    np.testing.assert_allclose(model.predict(changed, verbose=0), model.predict(faces, verbose=0), atol=2e-4)
+    blur = model.get_layer("input_blur")
+    assert not blur.trainable and tuple(blur.kernel.shape) == (11, 11, 1, 1)  # radius ceil(3 sigma)
+    assert float(np.sum(blur.get_weights()[0])) == pytest.approx(1.0, abs=1e-6)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.keras").predict(faces, verbose=0),
+                                  model.predict(faces, verbose=0))
+
+
+def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(tmp_path, capsys):
+    from fer_core.cli import main
+    from tests.conftest import kaggle_csv, write_text
+
+    sharp = textured_faces(300, seed=2)
+    train = as_uint8(128 + 0.7 * (gaussian_blur(sharp[:150], 2.5) - 128))
+    public = as_uint8(sharp[150:])
+    images = np.concatenate([train, public])
+    usages = ["Training"] * 150 + ["PublicTest"] * 150
+    write_text(tmp_path / "fer2013.csv", kaggle_csv(images, np.arange(300) % 7, usages))
+    assert main(["data", "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "sharpness" in out
+    warning = next(line for line in out.splitlines() if line.startswith("warning:"))
+    sigma = float(warning.split("sigma ")[1].split(" px")[0])
+    assert sigma == pytest.approx(2.5, abs=0.3) and "--deblur" in warning
