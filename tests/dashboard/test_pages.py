@@ -175,6 +175,33 @@ def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch):
     assert len(figures[0]["data"]) == 4  # train and validation for each run
 
 
+def drawn_face(size: int = 240) -> np.ndarray:
+    """``uint8 (size, size)``: a cartoon face (oval, brows, eyes, nose, mouth) that OpenCV's detector finds."""
+    import cv2
+
+    img, c = np.full((size, size), 60, np.uint8), size // 2
+    cv2.ellipse(img, (c, c), (int(size * 0.3), int(size * 0.4)), 0, 0, 360, 190, -1)
+    eye_y, eye_x = int(c - size * 0.08), int(size * 0.12)
+    for side in (-1, 1):
+        brow = (c + side * eye_x, eye_y - int(size * 0.06))
+        cv2.ellipse(img, brow, (int(size * 0.07), int(size * 0.015)), 0, 0, 360, 70, -1)
+        cv2.ellipse(img, (c + side * eye_x, eye_y), (int(size * 0.055), int(size * 0.03)), 0, 0, 360, 40, -1)
+    cv2.line(img, (c, eye_y + 10), (c - 8, c + int(size * 0.1)), 150, 3)
+    cv2.ellipse(img, (c, c + int(size * 0.2)), (int(size * 0.1), int(size * 0.035)), 0, 0, 360, 80, -1)
+    return cv2.GaussianBlur(img, (0, 0), 3)
+
+
+def test_photo_page_finds_a_face_crops_it_and_explains_the_prediction(open_page, monkeypatch):
+    monkeypatch.delenv("FER_DATA")
+    at = open_page("photo")
+    photo = np.pad(drawn_face(), ((40, 40), (120, 120)), constant_values=60)  # a face in a wider picture
+    at.file_uploader(key="photo_upload").set_value(("me.png", png_bytes(photo), "image/png")).run()
+    no_exception(at)
+    assert not at.warning and "1 face(s) found" in image_captions(at)
+    assert "as the model sees it" in image_captions(at)
+    assert len(plotly_figures(at)) == 1 and any(h.value.startswith("Face 1:") for h in at.subheader)
+
+
 def test_photo_page_without_a_face_offers_the_whole_image(open_page, monkeypatch):
     monkeypatch.delenv("FER_DATA")
     at = open_page("photo")
