@@ -77,6 +77,20 @@ def run_folders() -> dict[str, Path]:
     return found
 
 
+def ablation_folder() -> Path | None:
+    """The folder of ablation runs: ``$FER_ABLATION`` or the shipped ``assets/ablation``, if it exists."""
+    folder = Path(os.environ.get("FER_ABLATION", "") or ROOT / "assets" / "ablation").expanduser()
+    return folder if folder.is_dir() else None
+
+
+def ablation_table() -> pd.DataFrame | None:
+    """The 2x2 normalization x augmentation table (``fer_core.report.ablation_rows``), or ``None`` without runs."""
+    from fer_core.report import ablation_rows
+
+    folder = ablation_folder()
+    return pd.DataFrame(ablation_rows(folder)) if folder is not None else None
+
+
 def default_model_index(models: dict[str, str]) -> int:
     """Where the picker starts: the model at ``$FER_MODEL`` (a file or a run folder) if listed, else the first."""
     wanted = os.environ.get("FER_MODEL", "").strip()

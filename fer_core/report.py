@@ -277,6 +277,29 @@ def ablation_runs(folder: str | os.PathLike) -> tuple[dict[tuple[str, bool], lis
     return groups, skipped
 
 
+def ablation_rows(folder: str | os.PathLike) -> list[dict]:
+    """The 2x2 normalization x augmentation table as rows, ours beside the seed report's.
+
+    Returns:
+        One dict per cell: ``normalization``, ``augmentation`` (bool), ``ours``
+        (best PublicTest accuracy among the cell's runs, or ``None``), ``runs``
+        (their names), ``seed public`` and ``seed private`` (the report's).
+    """
+    groups, _ = ablation_runs(folder)
+    rows = []
+    for (norm, aug), (public, private) in SEED_ABLATION.items():
+        entries = [e for e in groups.get((norm, aug), []) if e["accuracy"] is not None]
+        rows.append({
+            "normalization": norm,
+            "augmentation": aug,
+            "ours": max((e["accuracy"] for e in entries), default=None),
+            "runs": ", ".join(e["name"] for e in entries),
+            "seed public": public,
+            "seed private": private,
+        })
+    return rows
+
+
 def _ablation_cell(entries: list[dict] | None, seed: tuple[float, float]) -> Markup:
     seed_text = f'<div class="seed">seed report: {seed[0]:.5f} public / {seed[1]:.5f} private</div>'
     if not entries:

@@ -7,6 +7,20 @@ import state
 import streamlit as st
 
 st.title("Compare runs")
+
+ablation = state.ablation_table()
+if ablation is not None:
+    st.subheader("Normalization x augmentation (PublicTest accuracy)")
+    st.dataframe(
+        ablation,
+        hide_index=True,
+        width="stretch",
+        key="cmp_ablation",
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("ours", "seed public", "seed private")},
+    )
+    st.caption("Ours: the seed CNN trained by `fer train` with the same budget in every cell (`assets/ablation/`); "
+               "seed: the report's public / private scores.")
+
 runs = state.run_folders()
 if not runs:
     st.info("No runs with `metrics.json` or `history.csv` under `runs/` (or `$FER_RUNS`): train some with `fer train`.")

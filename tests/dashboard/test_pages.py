@@ -164,15 +164,28 @@ def test_filters_page_draws_every_filter_of_a_layer(open_page, monkeypatch, app_
     assert bool(plotly_figures(at)) == with_data, "per-emotion activations need the data"
 
 
-def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch):
+def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch, app_env):
     monkeypatch.delenv("FER_DATA")
+    monkeypatch.setenv("FER_ABLATION", str(Path(app_env["FER_RUNS"]) / "nothing-here"))
     at = open_page("compare")
     no_exception(at)
+    assert not any("ours" in frame.value.columns for frame in at.dataframe)  # no ablation runs: no table
     at.multiselect(key="cmp_runs").set_value(["tiny-a", "tiny-b"]).run()
     assert len(table_with(at, "run")) == 2
     figures = plotly_figures(at)
     assert len(figures) == 3  # curves + two confusion matrices
     assert len(figures[0]["data"]) == 4  # train and validation for each run
+
+
+def test_compare_page_shows_the_ablation_beside_the_seed_report(open_page, monkeypatch, app_env):
+    monkeypatch.setenv("FER_ABLATION", app_env["FER_RUNS"])  # tiny-a: standardize, no aug; tiny-b: with aug
+    at = open_page("compare")
+    no_exception(at)
+    table = table_with(at, "ours").set_index(["normalization", "augmentation"])
+    assert len(table) == 4 and table.loc[("none", True), "seed public"] == 0.69434
+    a = json.loads((Path(app_env["FER_RUNS"]) / "tiny-a" / "metrics.json").read_text())["accuracy"]
+    assert table.loc[("standardize", False), "ours"] == pytest.approx(a)
+    assert table.loc[("standardize", False), "runs"] == "tiny-a" and np.isnan(table.loc[("none", False), "ours"])
 
 
 def drawn_face(size: int = 240) -> np.ndarray:
