@@ -110,22 +110,16 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 def _print_shift(dataset) -> None:
     """Brightness, contrast and sharpness per split, and a warning when Training differs from the test splits."""
-    from fer_core.shift import estimate_blur, split_profile
+    from fer_core.shift import compare_splits
 
-    profiles = {name: split_profile(split.images) for name, split in dataset.splits.items() if len(split) >= 100}
-    if not profiles:
+    found = compare_splits(dataset)
+    if not found.profiles:
         return
     print(f"\n{'split':8s} {'bright':>7s} {'contrast':>9s} {'sharpness':>10s}   (medians per face)")
-    for name, p in profiles.items():
+    for name, p in found.profiles.items():
         print(f"{name:8s} {p.brightness:7.1f} {p.contrast:9.1f} {p.sharpness:10.4f}")
-    if "train" not in profiles or "public" not in profiles:
-        return
-    sigma = estimate_blur(dataset["public"].images, dataset["train"].images)
-    ratio = profiles["train"].contrast / profiles["public"].contrast
-    if sigma >= 1.0 or not 0.85 <= ratio <= 1.15:
-        print(f"warning: Training faces look blurred by a Gaussian of sigma {sigma:.1f} px and have {ratio:.2f}x the "
-              "contrast of PublicTest faces; a model learns that difference. Consider "
-              f"`fer train --normalization per_image --deblur {sigma:.1f} --blur 1.5`.")
+    if found.warning:
+        print(f"warning: {found.warning}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

@@ -186,7 +186,8 @@ def curves_svg(history: list[dict], metric: str, title: str, width: int = 340, h
     return "".join(parts)
 
 
-def _model_section(run: Run, model, config: dict, history: list[dict], metrics: dict, metrics_note: str) -> str:
+def _model_section(run: Run, model, config: dict, history: list[dict], metrics: dict, metrics_note: str,
+                   data_html: str = "") -> str:
     from fer_core.models import layer_summary
 
     total, trainable = _param_counts(model)
@@ -220,7 +221,22 @@ non-trainable). Input: raw pixels (N, 48, 48, 1) in 0..255; output: 7 softmax pr
 <p class="big">{_e(split)} accuracy: <b>{metrics["accuracy"]:.5f}</b> ({metrics.get("samples", "?")} faces)</p>
 {metrics_note}
 {_table(("emotion", "precision", "recall", "F1", "support"), per_class, "num")}
+{data_html}
 </section>"""
+
+
+def _splits_html(dataset) -> str:
+    """The splits' brightness, contrast and sharpness, and the Training/PublicTest difference in words."""
+    from fer_core.shift import compare_splits
+
+    found = compare_splits(dataset)
+    if not found.profiles:
+        return ""
+    rows = [[name, f"{p.brightness:.1f}", f"{p.contrast:.1f}", f"{p.sharpness:.4f}"] for name, p in found.profiles.items()]
+    table = _table(["split", "brightness", "contrast (std)", "sharpness"], rows)
+    words = _note(_e(found.warning)) if found.warning else "<p>Training and PublicTest faces look alike.</p>"
+    return f"<h3>The data</h3><p>Medians per face; sharpness is the share of spectral power above 0.125 " \
+           f"cycles/pixel.</p>{table}{words}"
 
 
 # ----------------------------------------------------------------------------- 2. ablation
@@ -632,8 +648,11 @@ def write_report(
     find_layer(model, layer)
     metrics, metrics_note = _load_metrics(run, model, public, say)
 
+    if dataset is not None:
+        say("profiling the splits...")
+    data_html = _splits_html(dataset) if dataset is not None else ""
     sections = [
-        _model_section(run, model, config, run.history(), metrics, metrics_note),
+        _model_section(run, model, config, run.history(), metrics, metrics_note, data_html),
         _ablation_section(ablation_dir),
         _confusion_section(metrics),
     ]

@@ -127,3 +127,30 @@ def wiener_deblur(images: np.ndarray, sigma: float, noise: float = 1e-4) -> np.n
         restored = np.real(np.fft.ifft2(np.fft.fft2(x) * gain))[:, pad:-pad, pad:-pad]
         out[i:i + 2048] = np.clip(np.round(restored), 0, 255)
     return out
+
+
+@dataclass(frozen=True)
+class SplitComparison:
+    """Profiles of a dataset's splits and how Training differs from PublicTest."""
+
+    profiles: dict[str, Profile]
+    blur: float | None  # sigma (px) that blurs PublicTest into Training; None without both splits
+    contrast_ratio: float | None  # Training contrast / PublicTest contrast
+
+    @property
+    def warning(self) -> str | None:
+        """One sentence when Training is blurred (sigma >= 1) or its contrast off by more than 15%, else ``None``."""
+        if self.blur is None or (self.blur < 1.0 and 0.85 <= self.contrast_ratio <= 1.15):
+            return None
+        return (f"Training faces look blurred by a Gaussian of sigma {self.blur:.1f} px and have "
+                f"{self.contrast_ratio:.2f}x the contrast of PublicTest faces; a model learns that difference. "
+                f"Consider `fer train --normalization per_image --deblur {self.blur:.1f} --blur 1.5`.")
+
+
+def compare_splits(dataset, min_faces: int = 100) -> SplitComparison:
+    """Profile every split of a :class:`fer_core.data.Dataset` with at least ``min_faces`` faces."""
+    profiles = {name: split_profile(split.images) for name, split in dataset.splits.items() if len(split) >= min_faces}
+    if "train" not in profiles or "public" not in profiles:
+        return SplitComparison(profiles, None, None)
+    sigma = estimate_blur(dataset["public"].images, dataset["train"].images)
+    return SplitComparison(profiles, sigma, profiles["train"].contrast / profiles["public"].contrast)

@@ -74,17 +74,38 @@ def test_per_image_input_stage_ignores_brightness_and_contrast(tmp_path):
                                   model.predict(faces, verbose=0))
 
 
-def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(tmp_path, capsys):
-    from fer_core.cli import main
+@pytest.fixture
+def shifted_data(tmp_path):
+    """A Kaggle-format folder whose 150 Training faces are blurred (sigma 2.5) and flatter (0.7x) than its 150 PublicTest faces."""
     from tests.conftest import kaggle_csv, write_text
 
     sharp = textured_faces(300, seed=2)
     train = as_uint8(128 + 0.7 * (gaussian_blur(sharp[:150], 2.5) - 128))
-    public = as_uint8(sharp[150:])
-    images = np.concatenate([train, public])
+    images = np.concatenate([train, as_uint8(sharp[150:])])
     usages = ["Training"] * 150 + ["PublicTest"] * 150
     write_text(tmp_path / "fer2013.csv", kaggle_csv(images, np.arange(300) % 7, usages))
-    assert main(["data", "--data", str(tmp_path)]) == 0
+    return tmp_path
+
+
+def test_compare_splits_and_the_report_state_the_difference(shifted_data):
+    from fer_core.data import Dataset, load_fer2013
+    from fer_core.report import _splits_html
+    from fer_core.shift import compare_splits
+
+    dataset = load_fer2013(shifted_data, cache=False)
+    found = compare_splits(dataset)
+    assert set(found.profiles) == {"train", "public"} and found.contrast_ratio < 0.85
+    assert found.blur == pytest.approx(2.5, abs=0.3) and "--deblur" in found.warning
+    html = _splits_html(dataset)
+    assert "<table" in html and "look blurred by a Gaussian" in html
+    same = Dataset(dataset.source, {"train": dataset["public"], "public": dataset["public"]})
+    assert compare_splits(same).warning is None and "look alike" in _splits_html(same)
+
+
+def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(shifted_data, capsys):
+    from fer_core.cli import main
+
+    assert main(["data", "--data", str(shifted_data)]) == 0
     out = capsys.readouterr().out
     assert "sharpness" in out
     warning = next(line for line in out.splitlines() if line.startswith("warning:"))
