@@ -84,7 +84,7 @@ def ablation_folder() -> Path | None:
 
 
 def ablation_table() -> pd.DataFrame | None:
-    """The 2x2 normalization x augmentation table (``fer_core.report.ablation_rows``), or ``None`` without runs."""
+    """The 2x2 normalization x augmentation table (``fer_core.report.ablation_rows``), or ``None`` without a folder."""
     from fer_core.report import ablation_rows
 
     folder = ablation_folder()

@@ -177,11 +177,15 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.models import load_model
     from fer_core.runs import Run, atomic_path, write_json
 
+    run = Run(Path(args.out))
+    if run.config_file.is_file() and run.config().get("model") != "ensemble":
+        raise FerError(f"{run.root}: holds a training run; write the ensemble to another --out")
     members = [load_model(path) for path in args.runs]
     names = args.names or member_names(members)
     model = build_ensemble(members, names, args.tta)
-    run = Run(Path(args.out))
     run.root.mkdir(parents=True, exist_ok=True)
+    for stale in (run.metrics_file, run.predictions_file):  # from an earlier ensemble in this folder
+        stale.unlink(missing_ok=True)
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
     write_json(run.config_file, {"model": "ensemble", "members": [str(Path(p)) for p in args.runs],
@@ -199,10 +203,9 @@ def cmd_filters(args: argparse.Namespace) -> None:
     import time
 
     from fer_core.filter_cache import precompute
+    from fer_core.models import model_file
 
-    path = Path(args.run) if args.run.endswith(".keras") else Path(args.run) / "model.keras"
-    if not path.is_file():
-        raise FerError(f"{path}: no such model file")
+    path = model_file(args.run)
     start = time.perf_counter()
 
     def progress(layer: str, fraction: float) -> None:

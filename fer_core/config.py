@@ -44,7 +44,7 @@ class TrainConfig:
     zoom: float = _opt(0.1, "max random zoom in or out as a fraction (with --augment)")
     crop: int = _opt(0, "train on random CROP x CROP windows of the 48x48 face, score the center one (0 = whole face)")
     erase: float = _opt(0.0, "random erasing (Zhong et al. 2020): chance of blanking a patch of a training image")
-    label_smoothing: float = _opt(0.0, "label smoothing (Szegedy et al. 2016): weight spread over the other classes")
+    label_smoothing: float = _opt(0.0, "label smoothing (Szegedy et al. 2016): weight taken from the true class and spread over all 7")
     normalization: str = _opt(
         "standardize", "input normalization inside the model: per-pixel mean/std of Training, or each face on its own",
         ("none", "standardize", "per_image"))
@@ -89,6 +89,8 @@ class TrainConfig:
         for name in ("erase", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise FerError(f"--{name.replace('_', '-')} {getattr(self, name)}: expected a value in [0, 1)")
+        if self.erase and not self.augment:
+            raise FerError("--erase is an augmentation: it needs --augment")
         if self.learning_rate <= 0:
             raise FerError("--learning-rate must be positive")
         if self.validation != "public":

@@ -4,7 +4,9 @@ The result keeps the saved-model contract: raw pixels ``float32 (N, 48, 48, 1)``
 in, 7 softmax probabilities out, only built-in layers, so ``keras.models.load_model``
 alone scores it. Inside, every member sees several views of the face and the
 ensemble's logits are the mean of every member's logits over its views (a
-geometric mean of the probabilities), followed by one softmax:
+geometric mean of the probabilities), followed by one softmax. Each member's
+views are averaged first (layer ``<member>_tta``), then the members, so every
+member weighs the same whatever its number of views:
 
 * ``none``: one view (a crop model sees the center crop);
 * ``flip``: that view and its mirror image;
@@ -25,7 +27,7 @@ import numpy as np
 from keras import layers
 
 from fer_core.errors import FerError
-from fer_core.labels import IMAGE_SIZE, INPUT_SHAPE
+from fer_core.labels import IMAGE_SIZE, INPUT_SHAPE, center_start
 
 TTA_MODES = ("none", "flip", "ten")
 
@@ -47,7 +49,7 @@ def view_boxes(side: int, tta: str) -> list[tuple[int, int, bool]]:
     if tta not in TTA_MODES:
         raise FerError(f"unknown test-time augmentation '{tta}' (expected one of {', '.join(TTA_MODES)})")
     margin = IMAGE_SIZE - side
-    corners = [(margin // 2, margin // 2)]
+    corners = [(center_start(side), center_start(side))]
     if tta == "ten" and margin > 0:
         corners += [(0, 0), (0, margin), (margin, 0), (margin, margin)]
     mirrors = (False, True) if tta != "none" else (False,)
@@ -77,6 +79,11 @@ def _mirror_layer() -> layers.Layer:
     return mirror
 
 
+def _mean(tensors: list, name: str):
+    """The elementwise mean of ``tensors`` as a layer called ``name`` (an identity for one tensor)."""
+    return layers.Average(name=name)(tensors) if len(tensors) > 1 else layers.Identity(name=name)(tensors[0])
+
+
 def build_ensemble(members: Sequence[keras.Model], names: Sequence[str], tta: str = "ten") -> keras.Model:
     """One model averaging the logits of ``members`` over their test-time views.
 
@@ -89,7 +96,7 @@ def build_ensemble(members: Sequence[keras.Model], names: Sequence[str], tta: st
     Returns:
         An uncompiled model named ``ensemble``: ``float32 (N, 48, 48, 1)`` raw
         pixels -> ``float32 (N, 7)`` probabilities; its layer ``logits`` holds
-        the averaged scores.
+        the members' mean of their mean logits over their views.
     """
     if len(members) != len(names) or not members:
         raise FerError(f"{len(members)} members and {len(names)} names (expected one name per member, at least one)")
@@ -102,12 +109,14 @@ def build_ensemble(members: Sequence[keras.Model], names: Sequence[str], tta: st
     for member, name in zip(members, names):
         core, side = crop_core(member)
         logits = _renamed_logits_model(core, name)
+        views = []
         for top, left, mirror in view_boxes(side, tta):
             source = mirrored if mirror else inputs
             crop = ((top, IMAGE_SIZE - side - top), (left, IMAGE_SIZE - side - left))
             view = layers.Cropping2D(crop, name=f"{name}_view_{top}_{left}{'_m' if mirror else ''}")(source)
-            scores.append(logits(view))
-    averaged = layers.Average(name="logits")(scores) if len(scores) > 1 else layers.Identity(name="logits")(scores[0])
+            views.append(logits(view))
+        scores.append(_mean(views, f"{name}_tta"))
+    averaged = _mean(scores, "logits")
     outputs = layers.Activation("softmax", dtype="float32", name="softmax")(averaged)
     return keras.Model(inputs, outputs, name="ensemble")
 

@@ -8,8 +8,8 @@ model file, so a retrained model at the same path never shows stale images.
 
 Two places are read, in order:
 
-* ``<model folder>/filters/<digest>/``: precomputed by ``fer filters RUN`` and
-  shipped beside the model (``assets/models/*/filters/``);
+* ``<model folder>/filters/<model file stem>-<digest>/``: precomputed by
+  ``fer filters RUN`` and shipped beside the model (``assets/models/*/filters/``);
 * ``$FER_CACHE/filters/<digest>/`` (default ``~/.cache/fer_lens``): written on demand.
 
 Each file is ``<layer>-<start>-<stop>-s<steps>.npz`` holding ``images``:
@@ -29,7 +29,7 @@ import numpy as np
 from fer_core.data import default_cache_dir
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
-from fer_core.runs import write_npz
+from fer_core.runs import atomic_path, write_npz
 
 CHUNK = 32  # filters per batched optimization and per file
 STEPS = 64  # gradient-ascent steps of the cached images
@@ -63,7 +63,7 @@ class FilterCache:
     def __init__(self, model_path: str | Path, digest: str | None = None, user_dir: Path | None = None):
         self.model_path = Path(model_path)
         self.digest = digest or file_digest(self.model_path)
-        self.shipped = self.model_path.parent / SHIPPED_FOLDER / self.digest
+        self.shipped = self.model_path.parent / SHIPPED_FOLDER / f"{self.model_path.stem}-{self.digest}"
         self.user = (user_dir or default_cache_dir() / "filters") / self.digest
 
     @staticmethod
@@ -71,12 +71,17 @@ class FilterCache:
         return f"{layer}-{start}-{stop}-s{STEPS}.npz"
 
     def find(self, layer: str, start: int, stop: int) -> Path | None:
-        """The saved file of one chunk (shipped first), or ``None``."""
+        """The first readable file of one chunk (shipped, then user cache), or ``None``."""
         name = self.file_name(layer, start, stop)
-        return next((folder / name for folder in (self.shipped, self.user) if (folder / name).is_file()), None)
+        return next((f / name for f in (self.shipped, self.user) if _read_images(f / name, stop - start) is not None),
+                    None)
+
+    def read(self, layer: str, start: int, stop: int) -> np.ndarray | None:
+        """The ``uint8 (stop - start, 48, 48)`` images of one chunk from disk, or ``None``."""
+        return _read_images(self.find(layer, start, stop), stop - start)
 
     def has(self, layer: str, count: int, first: int = 0, last: int | None = None) -> bool:
-        """Whether filters ``first..last-1`` of a ``count``-filter layer are all on disk."""
+        """Whether filters ``first..last-1`` of a ``count``-filter layer are all on disk (and readable)."""
         return all(self.find(layer, s, e) is not None for s, e in chunks(count, first, last))
 
     def images(
@@ -103,7 +108,7 @@ class FilterCache:
         parts = chunks(count, first, last)
         found = []
         for done, (start, stop) in enumerate(parts, start=1):
-            saved = _read_images(self.find(layer, start, stop), stop - start)
+            saved = self.read(layer, start, stop)
             if saved is None:
                 saved = gradient_ascent(model, layer, np.arange(start, stop), steps=STEPS).images
                 write_npz((into or self.user) / self.file_name(layer, start, stop), images=saved)
@@ -116,7 +121,7 @@ class FilterCache:
 
 def _read_images(path: Path | None, count: int) -> np.ndarray | None:
     """The ``uint8 (count, 48, 48)`` images of a chunk file; ``None`` when missing, unreadable or the wrong shape."""
-    if path is None:
+    if path is None or not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as saved:
@@ -133,8 +138,9 @@ def precompute(
 ) -> Path:
     """Compute every filter image of ``layers`` (default: every conv layer) beside the model.
 
-    Writes ``<model folder>/filters/<digest>/`` (reusing chunks already in the
-    user cache) and removes images of earlier versions of the model file.
+    Writes ``<model folder>/filters/<stem>-<digest>/`` (reusing chunks already
+    in the user cache) and removes images of earlier versions of the same model
+    file (other model files in the folder keep theirs).
     ``on_progress(layer, fraction)`` is called after each chunk.
 
     Returns:
@@ -153,8 +159,8 @@ def precompute(
         cache.images(model, layer, on_progress=(lambda f, layer=layer: on_progress(layer, f)) if on_progress else None,
                      into=cache.shipped)
         _copy_user_chunks(cache, layer)
-    for stale in cache.shipped.parent.iterdir():
-        if stale.is_dir() and stale != cache.shipped:
+    for stale in cache.shipped.parent.glob(f"{cache.model_path.stem}-*"):
+        if stale.is_dir() and stale != cache.shipped and len(stale.name) == len(cache.shipped.name):
             shutil.rmtree(stale)
     return cache.shipped
 
@@ -164,4 +170,5 @@ def _copy_user_chunks(cache: FilterCache, layer: str) -> None:
     for file in cache.user.glob(f"{layer}-*-s{STEPS}.npz") if cache.user.is_dir() else []:
         target = cache.shipped / file.name
         if not target.is_file():
-            shutil.copyfile(file, target)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(file, tmp)

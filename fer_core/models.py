@@ -40,7 +40,7 @@ def pixel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gaussian_kernel(sigma: float) -> np.ndarray:
-    """``float32 (2r+1, 2r+1, 1, 1)``, r = ceil(3 sigma): a normalized 2-D Gaussian for a depthwise conv."""
+    """``float32 (2r+1, 2r+1, 1, 1)``, r = max(1, ceil(3 sigma)): a normalized 2-D Gaussian for a depthwise conv."""
     radius = max(1, int(np.ceil(3 * sigma)))
     t = np.arange(-radius, radius + 1, dtype=np.float64)
     g = np.exp(-(t**2) / (2 * sigma**2))
@@ -48,9 +48,9 @@ def gaussian_kernel(sigma: float) -> np.ndarray:
     return np.outer(g, g)[:, :, None, None].astype(np.float32)
 
 
-def _standardize_each_image(name: str) -> keras.layers.Layer:
-    # Per-sample mean and variance over all pixels; epsilon 1 (pixel units squared) keeps blank faces finite.
-    return layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False, epsilon=1.0, name=name)
+def _standardize_each_image(name: str, epsilon: float) -> keras.layers.Layer:
+    # Per-sample mean and variance over all pixels; epsilon (in the input's units squared) keeps blank faces finite.
+    return layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False, epsilon=epsilon, name=name)
 
 
 def input_stage(inputs, normalization: str, train_images: np.ndarray | None = None, *, blur: float = 0.0,
@@ -76,7 +76,7 @@ def input_stage(inputs, normalization: str, train_images: np.ndarray | None = No
         raise FerError(f"unknown normalization '{normalization}' (expected one of {', '.join(NORMALIZATIONS)})")
     x = inputs
     if normalization == "per_image":
-        x = _standardize_each_image("per_image")(x)
+        x = _standardize_each_image("per_image", epsilon=1.0)(x)  # pixel variance is ~10^3
     elif normalization == "standardize":
         if train_images is None or len(train_images) == 0:
             raise FerError("normalization 'standardize' needs the training images to fit its mean and std")
@@ -93,7 +93,7 @@ def input_stage(inputs, normalization: str, train_images: np.ndarray | None = No
         x = smooth(x)
         smooth.set_weights([kernel])
         if normalization == "per_image":
-            x = _standardize_each_image("per_image_blurred")(x)
+            x = _standardize_each_image("per_image_blurred", epsilon=1e-3)(x)  # variance is below 1 here
     return x
 
 
@@ -235,8 +235,9 @@ def with_center_crop(model: keras.Model) -> keras.Model:
     """``model`` (taking square crops) behind a center crop, so it takes whole faces.
 
     Returns:
-        A model named like ``model`` from raw ``float32 (N, 48, 48, 1)`` pixels
-        to ``model``'s output; ``model`` is nested, weights shared.
+        A model named ``<model name>_crop<side>`` from raw ``float32 (N, 48, 48, 1)``
+        pixels to ``model``'s output (``model`` itself when it takes 48x48
+        already); ``model`` is nested, weights shared.
     """
     size = model.inputs[0].shape[1]
     if size == INPUT_SHAPE[0]:
@@ -275,13 +276,11 @@ def layer_summary(model: keras.Model) -> list[dict]:
     return rows
 
 
-def load_model(path: str | Path, compile: bool = False) -> keras.Model:
-    """Load a ``.keras`` model with ``safe_mode`` on.
-
-    ``path`` may be a ``.keras`` file or a run directory holding ``model.keras``.
+def model_file(path: str | Path) -> Path:
+    """The ``.keras`` file at ``path``: the path itself, or ``model.keras`` in a run directory.
 
     Raises:
-        FerError: one line naming the file when it is missing or not a Keras model.
+        FerError: one line naming the file when it is missing or not a ``.keras`` file.
     """
     path = Path(path)
     if path.is_dir():
@@ -290,6 +289,16 @@ def load_model(path: str | Path, compile: bool = False) -> keras.Model:
         raise FerError(f"{path}: no such model file (train one with `fer train` or pass a .keras file)")
     if path.suffix != ".keras":
         raise FerError(f"{path}: not a .keras model file (only the Keras 3 .keras format is loaded)")
+    return path
+
+
+def load_model(path: str | Path, compile: bool = False) -> keras.Model:
+    """Load a ``.keras`` model (a file or a run directory, see :func:`model_file`) with ``safe_mode`` on.
+
+    Raises:
+        FerError: one line naming the file when it is missing or not a Keras model.
+    """
+    path = model_file(path)
     try:
         return keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive

@@ -273,6 +273,9 @@ def ablation_runs(folder: str | os.PathLike) -> tuple[dict[tuple[str, bool], lis
         if "normalization" not in config or "augment" not in config:
             skipped.append(f"{sub.name} (config.json lacks normalization or augment)")
             continue
+        if config.get("model", "seed") != "seed":
+            skipped.append(f"{sub.name} (model {config['model']}, not the seed CNN)")
+            continue
         entry = {"name": sub.name, "accuracy": None, "split": "public", "source": "not evaluated"}
         if run.metrics_file.is_file():
             try:

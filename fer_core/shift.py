@@ -6,8 +6,9 @@ camera, another JPEG pipeline, a resampled copy of the data), accuracy drops
 for reasons that have nothing to do with expressions. This module measures
 that and undoes a blur:
 
-* :func:`split_profile`: brightness, contrast (per-image standard deviation)
-  and sharpness (share of the power spectrum above 0.125 cycles/pixel) of a set of faces;
+* :func:`split_profile` / :func:`summarize`: brightness, contrast (per-image
+  standard deviation) and sharpness (share of the power spectrum above 0.125
+  cycles/pixel) of a set of faces, and its mean power spectrum by frequency band;
 * :func:`estimate_blur`: the Gaussian blur sigma that best turns one set's
   mean power spectrum into another's (fitted in the band where both have signal);
 * :func:`wiener_deblur`: Wiener deconvolution of a known Gaussian blur
@@ -44,59 +45,72 @@ def _radius() -> np.ndarray:
     return np.sqrt(fx**2 + fy**2)
 
 
-def _standardized(images: np.ndarray) -> np.ndarray:
-    x = np.asarray(images, np.float64).reshape(len(images), IMAGE_SIZE, IMAGE_SIZE)
+def _standardized(x: np.ndarray) -> np.ndarray:
+    """Each of ``float64 (n, 48, 48)`` faces to mean 0, std 1; near-constant faces (std below 1) are dropped."""
     x = x - x.mean(axis=(1, 2), keepdims=True)
-    std = x.std(axis=(1, 2), keepdims=True)
-    return x[std[:, 0, 0] > 1.0] / std[std[:, 0, 0] > 1.0]  # blank faces carry no spectrum
+    std = x.std(axis=(1, 2))
+    return x[std > 1.0] / std[std > 1.0, None, None]  # blank faces carry no spectrum
 
 
-def power_spectra(images: np.ndarray, batch: int = 2048) -> np.ndarray:
-    """``float64 (N', 48, 48)``: power spectra of per-image standardized, Hann-windowed faces.
+def summarize(images: np.ndarray, batch: int = 2048) -> tuple[Profile, np.ndarray]:
+    """One pass over ``(N, 48, 48)`` faces (values 0..255), ``batch`` at a time.
 
-    Args:
-        images: ``(N, 48, 48)`` pixel values 0..255; near-constant faces
-            (standard deviation below 1) are left out, hence ``N'``.
+    Returns:
+        ``(profile, band_power)``: the :class:`Profile` (medians per face) and
+        ``float64 (len(BANDS) - 1,)``, the mean power spectrum of the
+        standardized, Hann-windowed faces per radial frequency band.
     """
-    window = np.outer(np.hanning(IMAGE_SIZE), np.hanning(IMAGE_SIZE))
-    parts = [np.abs(np.fft.fft2(_standardized(images[i:i + batch]) * window)) ** 2
-             for i in range(0, len(images), batch)]
-    return np.concatenate(parts) if parts else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE))
-
-
-def band_power(images: np.ndarray) -> np.ndarray:
-    """``float64 (len(BANDS) - 1,)``: mean spectral power of the faces per radial frequency band."""
-    spectrum, radius = power_spectra(images).mean(axis=0), _radius()
-    return np.array([spectrum[(radius >= lo) & (radius < hi)].mean() for lo, hi in zip(BANDS[:-1], BANDS[1:])])
+    window, radius = np.outer(np.hanning(IMAGE_SIZE), np.hanning(IMAGE_SIZE)), _radius()
+    brightness, contrast, sharpness = [], [], []
+    spectrum_sum, counted = np.zeros((IMAGE_SIZE, IMAGE_SIZE)), 0
+    for i in range(0, len(images), batch):
+        x = np.asarray(images[i:i + batch], np.float64).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+        brightness.append(x.mean(axis=(1, 2)))
+        contrast.append(x.std(axis=(1, 2)))
+        spectra = np.abs(np.fft.fft2(_standardized(x) * window)) ** 2
+        sharpness.append(spectra[:, radius >= SHARP_BAND].sum(axis=1) / spectra.sum(axis=(1, 2)))
+        spectrum_sum += spectra.sum(axis=0)
+        counted += len(spectra)
+    spectrum = spectrum_sum / max(counted, 1)
+    bands = np.array([spectrum[(radius >= lo) & (radius < hi)].mean() for lo, hi in zip(BANDS[:-1], BANDS[1:])])
+    median = lambda parts: float(np.median(np.concatenate(parts))) if parts else float("nan")  # noqa: E731
+    return Profile(median(brightness), median(contrast), median(sharpness)), bands
 
 
 def split_profile(images: np.ndarray) -> Profile:
     """Median brightness, contrast and sharpness of ``(N, 48, 48)`` faces (values 0..255)."""
-    x = np.asarray(images, np.float64).reshape(len(images), -1)
-    spectra, radius = power_spectra(images), _radius()
-    sharp = spectra[:, radius >= SHARP_BAND].sum(axis=1) / spectra.sum(axis=(1, 2))
-    return Profile(float(np.median(x.mean(axis=1))), float(np.median(x.std(axis=1))), float(np.median(sharp)))
+    return summarize(images)[0]
 
 
-def estimate_blur(sharp: np.ndarray, blurred: np.ndarray, sigmas: np.ndarray | None = None) -> float:
-    """The sigma (pixels) of the Gaussian blur that best maps ``sharp`` faces' spectrum onto ``blurred`` faces'.
+def band_power(images: np.ndarray) -> np.ndarray:
+    """``float64 (len(BANDS) - 1,)``: mean spectral power of the faces per radial frequency band."""
+    return summarize(images)[1]
+
+
+def fit_blur(sharp_bands: np.ndarray, blurred_bands: np.ndarray, sigmas: np.ndarray | None = None) -> float:
+    """The Gaussian sigma (pixels) that best turns band powers ``sharp_bands`` into ``blurred_bands``.
 
     A Gaussian of sigma ``s`` multiplies power at frequency ``f`` by
     ``exp(-4 pi^2 s^2 f^2)``. The fit compares log band powers, normalized at
-    the lowest band, over the bands where ``blurred`` keeps at least 1e-4 of its
-    low-frequency power (beyond that, 8-bit rounding is all that is left).
+    the lowest band, over the bands where the blurred set keeps at least 1e-4 of
+    its low-frequency power (beyond that, 8-bit rounding is all that is left).
 
     Returns:
         The best sigma on the grid ``sigmas`` (default 0..5 px in steps of 0.1);
-        0.0 when ``blurred`` is not blurrier than ``sharp``.
+        0.0 when the blurred set is not blurrier than the sharp one.
     """
     sigmas = np.arange(0.0, 5.01, 0.1) if sigmas is None else sigmas
-    a, b = band_power(sharp), band_power(blurred)
+    a, b = sharp_bands, blurred_bands
     centers = (BANDS[:-1] + BANDS[1:]) / 2
     use = b / b[0] > 1e-4
     target = np.log(b[use] / b[0]) - np.log(a[use] / a[0])
     errors = [np.mean((target + 4 * np.pi**2 * s**2 * (centers[use] ** 2 - centers[0] ** 2)) ** 2) for s in sigmas]
     return float(sigmas[int(np.argmin(errors))])
+
+
+def estimate_blur(sharp: np.ndarray, blurred: np.ndarray, sigmas: np.ndarray | None = None) -> float:
+    """The sigma (pixels) of the Gaussian blur that best maps ``sharp`` faces onto ``blurred`` ones (:func:`fit_blur`)."""
+    return fit_blur(band_power(sharp), band_power(blurred), sigmas)
 
 
 def wiener_deblur(images: np.ndarray, sigma: float, noise: float = 1e-4) -> np.ndarray:
@@ -140,17 +154,24 @@ class SplitComparison:
     @property
     def warning(self) -> str | None:
         """One sentence when Training is blurred (sigma >= 1) or its contrast off by more than 15%, else ``None``."""
-        if self.blur is None or (self.blur < 1.0 and 0.85 <= self.contrast_ratio <= 1.15):
+        if self.blur is None:
             return None
-        return (f"Training faces look blurred by a Gaussian of sigma {self.blur:.1f} px and have "
-                f"{self.contrast_ratio:.2f}x the contrast of PublicTest faces; a model learns that difference. "
-                f"Consider `fer train --normalization per_image --deblur {self.blur:.1f} --blur 1.5`.")
+        blurred, flat = self.blur >= 1.0, not 0.85 <= self.contrast_ratio <= 1.15
+        if not (blurred or flat):
+            return None
+        found = [f"look blurred by a Gaussian of sigma {self.blur:.1f} px"] if blurred else []
+        found += [f"have {self.contrast_ratio:.2f}x the contrast"] if flat else []
+        options = ["--normalization per_image"] if flat else []
+        options += [f"--deblur {self.blur:.1f}", "--blur 1.5"] if blurred else []
+        return (f"Training faces {' and '.join(found)} of PublicTest faces; a model learns that difference. "
+                f"Consider `fer train {' '.join(options)}`.")
 
 
 def compare_splits(dataset, min_faces: int = 100) -> SplitComparison:
     """Profile every split of a :class:`fer_core.data.Dataset` with at least ``min_faces`` faces."""
-    profiles = {name: split_profile(split.images) for name, split in dataset.splits.items() if len(split) >= min_faces}
-    if "train" not in profiles or "public" not in profiles:
+    found = {name: summarize(split.images) for name, split in dataset.splits.items() if len(split) >= min_faces}
+    profiles = {name: profile for name, (profile, _) in found.items()}
+    if "train" not in found or "public" not in found:
         return SplitComparison(profiles, None, None)
-    sigma = estimate_blur(dataset["public"].images, dataset["train"].images)
+    sigma = fit_blur(found["public"][1], found["train"][1])
     return SplitComparison(profiles, sigma, profiles["train"].contrast / profiles["public"].contrast)

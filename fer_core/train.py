@@ -28,7 +28,7 @@ from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.data import Dataset, Split, load_fer2013
 from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
-from fer_core.labels import IMAGE_SIZE, NUM_CLASSES
+from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
 from fer_core.runs import Run, atomic_path, write_json
 from fer_core.shift import wiener_deblur
@@ -69,45 +69,45 @@ def augmenter(config: TrainConfig) -> keras.Sequential | None:
     if config.zoom:
         steps.append(keras.layers.RandomZoom(config.zoom, config.zoom, fill_mode="nearest", seed=config.seed + 3))
     if config.erase:
-        steps.append(keras.layers.RandomErasing(config.erase, value_range=(0, 255), seed=config.seed + 4))
+        # A (p, p) factor: every image is erased with chance p (a single float would draw the chance from 0..p).
+        steps.append(keras.layers.RandomErasing((config.erase, config.erase), value_range=(0, 255), seed=config.seed + 4))
     return keras.Sequential(steps, name="augment") if steps else None
 
 
 def make_dataset(split: Split, batch_size: int, *, shuffle: bool = False, augment: keras.Sequential | None = None,
-                 seed: int = 0, crop: int = 0, smoothing: float = 0.0):
+                 seed: int = 0, crop: int = 0, one_hot: bool = False):
     """Batches of ``(float32 (B, S, S, 1) pixels 0..255, labels)`` for ``model.fit``.
 
     ``S`` is 48, or ``crop``: a random window of each face when ``shuffle`` (training),
-    else the center one. Labels are ``int64 (B,)``, or ``float32 (B, 7)`` smoothed
-    one-hot rows when ``smoothing`` > 0. A ``tf.data.Dataset`` under the TensorFlow
+    else the center one. Labels are ``int64 (B,)``, or ``float32 (B, 7)`` one-hot
+    rows with ``one_hot`` (for a loss that smooths them). A ``tf.data.Dataset`` under the TensorFlow
     backend, else :class:`ArrayBatches`.
     """
     if keras.config.backend() == "tensorflow":
         return _tf_dataset(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop,
-                           smoothing=smoothing)
-    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop, smoothing=smoothing)
+                           one_hot=one_hot)
+    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop, one_hot=one_hot)
 
 
-def smooth_labels(labels: np.ndarray, smoothing: float) -> np.ndarray:
-    """``float32 (N, 7)``: one-hot rows with ``smoothing`` spread evenly over all classes (Szegedy et al. 2016)."""
-    return (np.eye(NUM_CLASSES, dtype=np.float32)[labels] * (1 - smoothing) + smoothing / NUM_CLASSES).astype(np.float32)
+def one_hot_labels(labels: np.ndarray) -> np.ndarray:
+    """``float32 (N, 7)``: row i is 1 at ``labels[i]`` and 0 elsewhere."""
+    return np.eye(NUM_CLASSES, dtype=np.float32)[labels]
 
 
 def crop_windows(images: np.ndarray, crop: int, rng: np.random.Generator | None) -> np.ndarray:
     """``(N, crop, crop, ...)`` windows of ``(N, 48, 48, ...)`` images: random per image with ``rng``, else centered."""
-    margin = IMAGE_SIZE - crop
     if rng is None:
-        start = margin // 2
+        start = center_start(crop)
         return images[:, start:start + crop, start:start + crop]
-    tops, lefts = rng.integers(0, margin + 1, (2, len(images)))
+    tops, lefts = rng.integers(0, IMAGE_SIZE - crop + 1, (2, len(images)))
     return np.stack([image[t:t + crop, s:s + crop] for image, t, s in zip(images, tops, lefts)])
 
 
-def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int, crop: int, smoothing: float):
+def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int, crop: int, one_hot: bool):
     """tf.data: augmentation runs inside the graph on whole batches, in parallel with training."""
     import tensorflow as tf
 
-    labels = smooth_labels(split.labels, smoothing) if smoothing else split.labels
+    labels = one_hot_labels(split.labels) if one_hot else split.labels
     ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], labels))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
@@ -115,7 +115,7 @@ def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: 
         ds = ds.map(lambda x, y: (tf.image.random_crop(x, (crop, crop, 1), seed=seed), y),
                     num_parallel_calls=tf.data.AUTOTUNE)
     elif crop:
-        start = (IMAGE_SIZE - crop) // 2
+        start = center_start(crop)
         ds = ds.map(lambda x, y: (x[start:start + crop, start:start + crop], y))
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augment is not None:
@@ -130,10 +130,10 @@ class ArrayBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, split: Split, batch_size: int, *, shuffle: bool = False, augment=None, seed: int = 0,
-                 crop: int = 0, smoothing: float = 0.0):
+                 crop: int = 0, one_hot: bool = False):
         super().__init__()
         self.split, self.batch_size, self.shuffle, self.augment = split, batch_size, shuffle, augment
-        self.crop, self.smoothing = crop, smoothing
+        self.crop, self.one_hot = crop, one_hot
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(split)) if shuffle else np.arange(len(split))
 
@@ -148,7 +148,7 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.augment is not None:
             x = keras.ops.convert_to_numpy(self.augment(x, training=True))
         labels = self.split.labels[rows]
-        return x, smooth_labels(labels, self.smoothing) if self.smoothing else labels
+        return x, one_hot_labels(labels) if self.one_hot else labels
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
@@ -184,7 +184,7 @@ def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.
     """The configured architecture (taking ``config.crop`` crops if set), compiled."""
     model = build_model(config.model, input_size=config.crop or IMAGE_SIZE, normalization=config.normalization,
                         train_images=train.images, blur=config.blur)
-    if config.label_smoothing:
+    if config.label_smoothing:  # the pipeline gives one-hot rows; the loss smooths them (Szegedy et al. 2016)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
@@ -259,9 +259,10 @@ class RunRecorder(keras.callbacks.Callback):
 def _check_same_config(run: Run, config: TrainConfig) -> None:
     saved = run.config()
     for key, value in config.to_dict().items():
-        if key not in RESUMABLE_CHANGES and saved.get(key, TrainConfig.default(key)) != value:
+        before = saved.get(key, TrainConfig.default(key))  # a key saved runs predate had its default
+        if key not in RESUMABLE_CHANGES and before != value:
             raise FerError(
-                f"{run.root}: holds a run with {key}={saved.get(key)!r}, not {value!r}; "
+                f"{run.root}: holds a run with {key}={before!r}, not {value!r}; "
                 "use another --out or delete the folder to start over"
             )
 
@@ -296,8 +297,8 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
     if done >= config.epochs:
         return
     train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
-                              seed=config.seed + done, crop=config.crop, smoothing=config.label_smoothing)
-    val_data = make_dataset(val_split, 256, crop=config.crop, smoothing=config.label_smoothing)
+                              seed=config.seed + done, crop=config.crop, one_hot=bool(config.label_smoothing))
+    val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=bool(config.label_smoothing))
     recorder = RunRecorder(run, history, best, chief)
     if strategy is not None and cluster_config() is not None:
         from fer_core.distributed import fit_distributed
@@ -327,6 +328,8 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
         The :class:`Run`.
     """
     config.check()
+    if config.label_smoothing and cluster_config() is not None:
+        raise FerError("--label-smoothing is not supported in multi-worker runs (TF_CONFIG): their loop uses integer labels")
     dataset = dataset or load_fer2013(config.data)
     train_split, val_split = split_train_validation(dataset, config)
     run = Run(config.run_dir())

@@ -45,14 +45,14 @@ def test_views_are_the_center_first_then_corners_and_mirrors():
         view_boxes(40, "twelve")
 
 
-def test_ensemble_is_the_softmax_of_the_mean_logits_over_members_and_views(members, tmp_path):
+def test_ensemble_is_the_softmax_of_the_members_mean_of_their_mean_logits_over_views(members, tmp_path):
     vgg, tiny = members
     faces = make_faces(4, seed=1)[0][..., None].astype(np.float32)
     model = build_ensemble([vgg, tiny], ["vgg1", "tiny"], "ten")
     core = vgg.layers[-1]
-    scores = [_logits(core, img[:, t:t + 40, s:s + 40]) for img in (faces, faces[:, :, ::-1]) for t, s in CORNERS]
-    scores += [_logits(tiny, faces), _logits(tiny, faces[:, :, ::-1])]
-    expected = _softmax(np.mean(scores, axis=0))
+    vgg_views = [_logits(core, img[:, t:t + 40, s:s + 40]) for img in (faces, faces[:, :, ::-1]) for t, s in CORNERS]
+    tiny_views = [_logits(tiny, faces), _logits(tiny, faces[:, :, ::-1])]
+    expected = _softmax((np.mean(vgg_views, axis=0) + np.mean(tiny_views, axis=0)) / 2)  # each member weighs the same
     got = model.predict(faces, verbose=0)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     model.save(tmp_path / "ensemble.keras")
@@ -96,7 +96,8 @@ def test_bad_member_lists_are_one_line_errors(members):
         build_ensemble([headless], ["h"])
 
 
-def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, capsys):
+def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, capsys, monkeypatch):
+    monkeypatch.delenv("FER_DATA", raising=False)  # scored only where --data says
     folder, _, _ = kaggle_folder
     vgg, tiny = members
     vgg.save(tmp_path / "vgg.keras")
@@ -108,3 +109,9 @@ def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, 
     assert run.config()["names"] == ["vgg", "tiny"] and run.config()["tta"] == "flip"
     assert run.metrics()["samples"] == 14 and "public accuracy" in capsys.readouterr().out
     assert cli.main(["ensemble", str(tmp_path / "missing.keras"), "--out", str(out)]) == 2
+    assert cli.main(args) == 0 and not run.metrics_file.exists()  # no data this time: no stale score left
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "config.json").write_text('{"model": "seed", "epochs": 3}')
+    assert cli.main(args[:-4] + ["--out", str(trained)]) == 2
+    assert "holds a training run" in capsys.readouterr().err

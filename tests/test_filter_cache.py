@@ -49,14 +49,16 @@ def test_images_equal_a_direct_gradient_ascent_and_are_read_back_without_computi
 
 
 def test_precompute_writes_every_conv_layer_beside_the_model_and_drops_stale_versions(model_file):
-    stale = model_file.parent / "filters" / "0123456789abcdef0123"  # images of an earlier model file
-    stale.mkdir(parents=True)
-    (stale / "c1-0-4-s8.npz").write_bytes(b"old")
+    stale = model_file.parent / "filters" / "model-0123456789abcdef0123"  # an earlier version of model.keras
+    other = model_file.parent / "filters" / "other-0123456789abcdef0123"  # another model file's images
+    for folder in (stale, other):
+        folder.mkdir(parents=True)
+        (folder / "c1-0-4-s8.npz").write_bytes(b"old")
     folder = precompute(model_file)
     assert sorted(p.name for p in folder.iterdir()) == ["c1-0-4-s8.npz", "c2-0-4-s8.npz", "c2-4-6-s8.npz"]
     with np.load(folder / "c1-0-4-s8.npz", allow_pickle=False) as saved:
         assert saved["images"].shape == (4, 48, 48)
-    assert [p for p in folder.parent.iterdir()] == [folder]
+    assert sorted(p.name for p in folder.parent.iterdir()) == sorted([folder.name, other.name])
 
 
 def test_a_changed_model_file_does_not_see_the_old_images(model_file):
@@ -83,6 +85,19 @@ def test_a_corrupt_cache_file_is_computed_again(model_file):
     assert images.shape == (4, 48, 48)
     with np.load(cache.user / "c1-0-4-s8.npz", allow_pickle=False) as saved:
         np.testing.assert_array_equal(saved["images"], images)
+
+
+def test_a_corrupt_shipped_file_is_passed_over_for_the_recomputed_one(model_file, monkeypatch):
+    from fer_core.models import load_model
+
+    cache = FilterCache(model_file)
+    cache.shipped.mkdir(parents=True)
+    (cache.shipped / "c1-0-4-s8.npz").write_bytes(b"half a copy")
+    assert not cache.has("c1", 4)
+    images = cache.images(load_model(model_file), "c1")
+    assert cache.has("c1", 4) and cache.find("c1", 0, 4).parent == cache.user
+    monkeypatch.setattr("fer_core.vis.filters.gradient_ascent", lambda *a, **k: pytest.fail("recomputed"))
+    np.testing.assert_array_equal(cache.images(load_model(model_file), "c1"), images)
 
 
 def test_unknown_layer_and_missing_model_are_one_line_errors(model_file, tmp_path, capsys):

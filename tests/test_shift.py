@@ -111,3 +111,17 @@ def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(shi
     warning = next(line for line in out.splitlines() if line.startswith("warning:"))
     sigma = float(warning.split("sigma ")[1].split(" px")[0])
     assert sigma == pytest.approx(2.5, abs=0.3) and "--deblur" in warning
+
+
+def test_the_blurred_input_is_standardized_again_for_sharp_and_smooth_faces_alike():
+    import keras
+
+    from fer_core.models import build_model
+
+    model = build_model("seed", normalization="per_image", blur=1.5)
+    stage = keras.Model(model.inputs, model.get_layer("per_image_blurred").output)
+    sharp = as_uint8(textured_faces(3, seed=4))
+    smooth = as_uint8(gaussian_blur(textured_faces(3, seed=4), 3.0))
+    for faces in (sharp, smooth):
+        out = stage.predict(faces[..., None].astype(np.float32), verbose=0)
+        np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1.0, atol=0.01)

@@ -199,18 +199,36 @@ def test_crop_windows_are_centered_for_scoring_and_random_per_image_for_training
         np.testing.assert_array_equal(random[i], images[i, t:t + 40, s:s + 40])
 
 
-def test_smoothed_labels_keep_the_true_class_on_top_and_sum_to_one():
-    from fer_core.train import smooth_labels
+def test_random_erasing_blanks_a_patch_of_about_the_asked_share_of_images():
+    from fer_core.train import augmenter
 
-    rows = smooth_labels(np.array([0, 6, 3]), 0.1)
-    assert rows.shape == (3, 7) and rows.dtype == np.float32
-    np.testing.assert_allclose(rows.sum(axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(rows[1], [0.1 / 7] * 6 + [0.9 + 0.1 / 7], rtol=1e-6)
+    erase = augmenter(TrainConfig(flip=False, rotation=0, shift=0, zoom=0, erase=0.5))
+    faces = np.full((400, 48, 48, 1), 128.0, np.float32)
+    changed = (np.asarray(erase(faces, training=True)) != 128).any(axis=(1, 2, 3)).mean()
+    assert 0.4 < changed < 0.6
+
+
+def test_label_smoothing_is_applied_once_by_the_loss(kaggle_folder):
+    from fer_core.data import load_fer2013
+    from fer_core.train import make_dataset, new_model
+
+    folder, _, _ = kaggle_folder
+    train = load_fer2013(folder)["train"]
+    config = TrainConfig(label_smoothing=0.2, normalization="none")
+    model = new_model(config, train, steps_per_epoch=1)
+    x, y = next(iter(make_dataset(train, 8, one_hot=True)))
+    x, y = np.asarray(x), np.asarray(y)
+    np.testing.assert_array_equal(y, np.eye(7, dtype=np.float32)[train.labels[:8]])
+    p = model.predict(x, verbose=0)
+    target = 0.8 * y + 0.2 / 7  # (1 - s) one-hot + s / K
+    expected = -(target * np.log(np.clip(p, 1e-7, 1.0))).sum(axis=1).mean()
+    assert float(model.compute_loss(x=x, y=y, y_pred=p)) == pytest.approx(expected, rel=1e-4)
 
 
 def test_new_options_are_checked_and_runs_saved_before_them_still_resume(tmp_path, kaggle_folder):
     for bad, message in (({"crop": 50}, "--crop 50"), ({"erase": 1.5}, "--erase 1.5"),
-                         ({"label_smoothing": -0.1}, "--label-smoothing -0.1")):
+                         ({"label_smoothing": -0.1}, "--label-smoothing -0.1"),
+                         ({"erase": 0.5, "augment": False}, "--erase is an augmentation")):
         with pytest.raises(FerError, match=message):
             TrainConfig(**bad).check()
     folder, _, _ = kaggle_folder

@@ -177,8 +177,17 @@ def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch, app_env):
     assert len(figures[0]["data"]) == 4  # train and validation for each run
 
 
-def test_compare_page_shows_the_ablation_beside_the_seed_report(open_page, monkeypatch, app_env):
-    monkeypatch.setenv("FER_ABLATION", app_env["FER_RUNS"])  # tiny-a: standardize, no aug; tiny-b: with aug
+def test_compare_page_shows_the_ablation_beside_the_seed_report(open_page, monkeypatch, app_env, tmp_path):
+    for name in ("tiny-a", "tiny-b"):  # tiny-a: standardize, no aug; tiny-b: with aug; listed as seed-CNN runs
+        run = tmp_path / name
+        run.mkdir()
+        config = json.loads((Path(app_env["FER_RUNS"]) / name / "config.json").read_text())
+        (run / "config.json").write_text(json.dumps({**config, "model": "seed"}))
+        (run / "metrics.json").write_text((Path(app_env["FER_RUNS"]) / name / "metrics.json").read_text())
+    (tmp_path / "vgg-run").mkdir()  # another architecture: not in the seed's table
+    (tmp_path / "vgg-run" / "config.json").write_text(json.dumps({**config, "model": "vgg", "augment": False}))
+    (tmp_path / "vgg-run" / "metrics.json").write_text(json.dumps({"accuracy": 0.99}))
+    monkeypatch.setenv("FER_ABLATION", str(tmp_path))
     at = open_page("compare")
     no_exception(at)
     table = table_with(at, "ours").set_index(["normalization", "augmentation"])
