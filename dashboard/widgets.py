@@ -71,6 +71,12 @@ def saliency_overlays(key: state.ModelKey, face: np.ndarray, target: int | None,
         )
 
 
+def number_table(frame, key: str, columns: tuple[str, ...], fmt: str = "%.3f") -> None:
+    """A full-width table without index, ``columns`` shown as numbers in ``fmt``."""
+    config = {c: st.column_config.NumberColumn(format=fmt) for c in columns}
+    st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=config)
+
+
 def top3_caption(probabilities: np.ndarray) -> str:
     order = np.argsort(-probabilities)[:3]
     return " · ".join(f"{EMOTIONS[c]} {probabilities[c]:.0%}" for c in order)

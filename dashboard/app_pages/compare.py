@@ -5,19 +5,14 @@ import numpy as np
 import pandas as pd
 import state
 import streamlit as st
+import widgets
 
 st.title("Compare runs")
 
 ablation = state.ablation_table()
 if ablation is not None:
     st.subheader("Normalization x augmentation (PublicTest accuracy)")
-    st.dataframe(
-        ablation,
-        hide_index=True,
-        width="stretch",
-        key="cmp_ablation",
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("ours", "seed public", "seed private")},
-    )
+    widgets.number_table(ablation, "cmp_ablation", ("ours", "seed public", "seed private"), "%.4f")
     st.caption("Ours: the seed CNN trained by `fer train` with the same budget in every cell (`assets/ablation/`); "
                "seed: the report's public / private scores.")
 
@@ -47,15 +42,7 @@ def summary(name: str, run: dict) -> dict:
 
 
 table = pd.DataFrame([summary(name, run) for name, run in found.items()])
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    key="cmp_table",
-    column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in ("best val accuracy", "PublicTest accuracy")
-    },
-)
+widgets.number_table(table, "cmp_table", ("best val accuracy", "PublicTest accuracy"))
 
 metric = st.radio("Curves", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
 st.plotly_chart(charts.training_curves({n: r["history"] for n, r in found.items()}, metric), key="cmp_curves")

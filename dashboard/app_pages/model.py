@@ -4,6 +4,7 @@ import charts
 import pandas as pd
 import state
 import streamlit as st
+import widgets
 
 key = state.require_model()
 run = state.read_run_files(key)
@@ -35,12 +36,6 @@ if run["config"]:
 st.subheader("Per-class report (PublicTest)")
 if "per_class" in metrics:
     report = pd.DataFrame(metrics["per_class"]).T.rename_axis("emotion").reset_index()
-    st.dataframe(
-        report,
-        hide_index=True,
-        width="stretch",
-        key="model_report",
-        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
-    )
+    widgets.number_table(report, "model_report", ("precision", "recall", "f1"))
 else:
     st.caption(run.get("metrics_error") or "No `metrics.json` beside this model: run `fer evaluate RUN` to score it.")
