@@ -1,6 +1,6 @@
 """Speed of fer_core.vis: gradient ascent per filter, and saliency per method.
 
-Run by hand (not a test)::
+Run by hand (not a test), after ``pip install -r requirements-bench.txt``::
 
     python benchmarks/vis_speed.py [--model RUN_OR_FILE] [--layers conv1,conv3,conv6]
 
