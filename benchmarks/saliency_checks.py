@@ -27,11 +27,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from fer_core.data import load_fer2013  # noqa: E402
-from fer_core.models import load_model  # noqa: E402
-from fer_core.vis import saliency  # noqa: E402
+from fer_core.data import load_fer2013
+from fer_core.models import load_model
+from fer_core.vis import saliency
 
 
 def main() -> None:
