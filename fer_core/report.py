@@ -225,8 +225,9 @@ non-trainable). Input: raw pixels (N, 48, 48, 1) in 0..255; output: 7 softmax pr
 </section>"""
 
 
-def _splits_html(dataset) -> str:
-    """The splits' brightness, contrast and sharpness, and the Training/PublicTest difference in words."""
+def _splits_html(dataset, config: dict | None = None) -> str:
+    """The splits' brightness, contrast and sharpness, the Training/PublicTest difference in words,
+    and what the run (``config``) does about it."""
     from fer_core.shift import compare_splits
 
     found = compare_splits(dataset)
@@ -234,9 +235,22 @@ def _splits_html(dataset) -> str:
         return ""
     rows = [[name, f"{p.brightness:.1f}", f"{p.contrast:.1f}", f"{p.sharpness:.4f}"] for name, p in found.profiles.items()]
     table = _table(["split", "brightness", "contrast (std)", "sharpness"], rows)
-    words = _note(_e(found.warning)) if found.warning else "<p>Training and PublicTest faces look alike.</p>"
+    if found.finding:
+        used = _corrections(config or {})
+        advice = f"This run corrects for it with `{' '.join(used)}`." if used else \
+            f"This run does not correct for it; consider `fer train {' '.join(found.options)}`."
+        words = _note(_e(f"{found.finding} {advice}"))
+    else:
+        words = "<p>Training and PublicTest faces look alike.</p>"
     return f"<h3>The data</h3><p>Medians per face; sharpness is the share of spectral power above 0.125 " \
            f"cycles/pixel.</p>{table}{words}"
+
+
+def _corrections(config: dict) -> list[str]:
+    """The split-difference options a run's ``config.json`` was trained with."""
+    used = ["--normalization per_image"] if config.get("normalization") == "per_image" else []
+    used += [f"--deblur {config['deblur']:g}"] if config.get("deblur") else []
+    return used + ([f"--blur {config['blur']:g}"] if config.get("blur") else [])
 
 
 # ----------------------------------------------------------------------------- 2. ablation
@@ -653,7 +667,7 @@ def write_report(
 
     if dataset is not None:
         say("profiling the splits...")
-    data_html = _splits_html(dataset) if dataset is not None else ""
+    data_html = _splits_html(dataset, config) if dataset is not None else ""
     sections = [
         _model_section(run, model, config, run.history(), metrics, metrics_note, data_html),
         _ablation_section(ablation_dir),

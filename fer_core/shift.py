@@ -152,19 +152,32 @@ class SplitComparison:
     contrast_ratio: float | None  # Training contrast / PublicTest contrast
 
     @property
-    def warning(self) -> str | None:
-        """One sentence when Training is blurred (sigma >= 1) or its contrast off by more than 15%, else ``None``."""
+    def finding(self) -> str | None:
+        """How Training differs, in one sentence, when it is blurred (sigma >= 1) or its contrast off by over 15%."""
         if self.blur is None:
             return None
-        blurred, flat = self.blur >= 1.0, not 0.85 <= self.contrast_ratio <= 1.15
-        if not (blurred or flat):
-            return None
-        found = [f"look blurred by a Gaussian of sigma {self.blur:.1f} px"] if blurred else []
-        found += [f"have {self.contrast_ratio:.2f}x the contrast"] if flat else []
-        options = ["--normalization per_image"] if flat else []
-        options += [f"--deblur {self.blur:.1f}", "--blur 1.5"] if blurred else []
-        return (f"Training faces {' and '.join(found)} of PublicTest faces; a model learns that difference. "
-                f"Consider `fer train {' '.join(options)}`.")
+        found = [f"look blurred by a Gaussian of sigma {self.blur:.1f} px"] if self.blurred else []
+        found += [f"have {self.contrast_ratio:.2f}x the contrast"] if self.flat else []
+        return f"Training faces {' and '.join(found)} of PublicTest faces; a model learns that difference." if found else None
+
+    @property
+    def blurred(self) -> bool:
+        return self.blur is not None and self.blur >= 1.0
+
+    @property
+    def flat(self) -> bool:
+        return self.contrast_ratio is not None and not 0.85 <= self.contrast_ratio <= 1.15
+
+    @property
+    def options(self) -> list[str]:
+        """The ``fer train`` options that correct for the difference (empty when there is none)."""
+        options = ["--normalization per_image"] if self.flat else []
+        return options + ([f"--deblur {self.blur:.1f}", "--blur 1.5"] if self.blurred else [])
+
+    @property
+    def warning(self) -> str | None:
+        """:attr:`finding` and the options to correct for it, or ``None`` when the splits look alike."""
+        return f"{self.finding} Consider `fer train {' '.join(self.options)}`." if self.finding else None
 
 
 def compare_splits(dataset, min_faces: int = 100) -> SplitComparison:

@@ -97,7 +97,9 @@ def test_compare_splits_and_the_report_state_the_difference(shifted_data):
     assert set(found.profiles) == {"train", "public"} and found.contrast_ratio < 0.85
     assert found.blur == pytest.approx(2.5, abs=0.3) and "--deblur" in found.warning
     html = _splits_html(dataset)
-    assert "<table" in html and "look blurred by a Gaussian" in html
+    assert "<table" in html and "look blurred by a Gaussian" in html and "does not correct for it" in html
+    fixed = _splits_html(dataset, {"normalization": "per_image", "deblur": 2.5, "blur": 1.5})
+    assert "corrects for it with `--normalization per_image --deblur 2.5 --blur 1.5`" in fixed
     same = Dataset(dataset.source, {"train": dataset["public"], "public": dataset["public"]})
     assert compare_splits(same).warning is None and "look alike" in _splits_html(same)
 
