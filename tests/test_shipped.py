@@ -1,0 +1,71 @@
+"""The models shipped in ``assets/models/*/``: contract, metrics, submission and filter images hold."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer_core.labels import EMOTIONS
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "assets" / "models").glob("*/model.keras"))
+RUN_FILES = ("model.keras", "config.json", "history.csv", "metrics.json", "submission.csv")
+
+pytestmark = pytest.mark.skipif(not SHIPPED, reason="no model shipped in assets/models/")
+
+
+@pytest.fixture(scope="module", params=SHIPPED, ids=lambda p: p.parent.name)
+def shipped(request):
+    import keras
+
+    return request.param.parent, keras.models.load_model(request.param, safe_mode=True)
+
+
+def test_a_shipped_run_has_every_file_and_a_small_model(shipped):
+    folder, _ = shipped
+    assert all((folder / name).is_file() for name in RUN_FILES), [n for n in RUN_FILES if not (folder / n).is_file()]
+    assert (folder / "model.keras").stat().st_size < 20 * 2**20
+
+
+def test_a_shipped_model_takes_raw_pixels_and_returns_probabilities(shipped):
+    _, model = shipped
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype("float32")
+    probabilities = model.predict(faces, verbose=0)
+    assert probabilities.shape == (5, len(EMOTIONS)) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_shipped_submission_covers_every_private_id_once(shipped):
+    folder, _ = shipped
+    with open(folder / "submission.csv", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == ["id", "label"]
+    ids, labels = np.array([[int(v) for v in row] for row in rows[1:]]).T
+    assert sorted(ids) == list(range(3589)) and set(labels) <= set(range(len(EMOTIONS)))
+    assert len(set(labels)) >= 3  # not one constant guess
+
+
+def test_a_shipped_model_carries_every_conv_layers_filter_images(shipped):
+    from fer_core.filter_cache import FilterCache
+    from fer_core.models import conv_layer_names
+    from fer_core.vis.filters import channel_count
+
+    folder, model = shipped
+    cache = FilterCache(folder / "model.keras", user_dir=folder / "no-user-cache")
+    missing = [layer for layer in conv_layer_names(model) if not cache.has(layer, channel_count(model, layer))]
+    assert not missing, f"run `fer filters {folder}`; missing: {missing}"
+
+
+@pytest.mark.data
+def test_a_shipped_models_metrics_are_what_it_scores_on_publictest(shipped, real_data):
+    from fer_core.data import load_fer2013
+    from fer_core.evaluate import predict_proba
+
+    folder, model = shipped
+    public = load_fer2013(real_data)["public"]
+    accuracy = float((predict_proba(model, public.images).argmax(axis=1) == public.labels).mean())
+    recorded = json.loads((folder / "metrics.json").read_text())["accuracy"]
+    assert accuracy == pytest.approx(recorded, abs=3 / len(public))  # a near-tie may flip on another CPU
