@@ -236,21 +236,33 @@ def _splits_html(dataset, config: dict | None = None) -> str:
     rows = [[name, f"{p.brightness:.1f}", f"{p.contrast:.1f}", f"{p.sharpness:.4f}"] for name, p in found.profiles.items()]
     table = _table(["split", "brightness", "contrast (std)", "sharpness"], rows)
     if found.finding:
-        used = _corrections(config or {})
-        advice = f"This run corrects for it with `{' '.join(used)}`." if used else \
-            f"This run does not correct for it; consider `fer train {' '.join(found.options)}`."
-        words = _note(_e(f"{found.finding} {advice}"))
-    else:
+        words = _note(_e(f"{found.finding} {_correction_words(found, config or {})}"))
+    elif found.compared:
         words = "<p>Training and PublicTest faces look alike.</p>"
+    else:
+        words = "<p>Training and PublicTest are not both in this dataset, so they were not compared.</p>"
     return f"<h3>The data</h3><p>Medians per face; sharpness is the share of spectral power above 0.125 " \
            f"cycles/pixel.</p>{table}{words}"
 
 
-def _corrections(config: dict) -> list[str]:
-    """The split-difference options a run's ``config.json`` was trained with."""
-    used = ["--normalization per_image"] if config.get("normalization") == "per_image" else []
-    used += [f"--deblur {config['deblur']:g}"] if config.get("deblur") else []
-    return used + ([f"--blur {config['blur']:g}"] if config.get("blur") else [])
+def _correction_words(found, config: dict) -> str:
+    """What the run (its ``config.json``) does about each difference ``found``, and what it leaves."""
+    fixes = {
+        "contrast": ["--normalization per_image"] if config.get("normalization") == "per_image" else [],
+        "blur": [f"--{key} {config[key]:g}" for key in ("deblur", "blur") if config.get(key)],
+    }
+    differs = {"contrast": found.flat, "blur": found.blurred}
+    fixed = [name for name in fixes if differs[name] and fixes[name]]
+    left = [name for name in fixes if differs[name] and not fixes[name]]
+    words = []
+    if fixed:
+        used = [flag for name in fixed for flag in fixes[name]]
+        words.append(f"This run corrects the {' and the '.join(fixed)} with `{' '.join(used)}`.")
+    if left:
+        options = found.options(contrast="contrast" in left, blur="blur" in left)
+        words.append(f"{'It' if fixed else 'This run'} does not correct the {' and the '.join(left)}; "
+                     f"consider `fer train {' '.join(options)}`.")
+    return " ".join(words)
 
 
 # ----------------------------------------------------------------------------- 2. ablation

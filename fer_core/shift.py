@@ -152,32 +152,38 @@ class SplitComparison:
     contrast_ratio: float | None  # Training contrast / PublicTest contrast
 
     @property
-    def finding(self) -> str | None:
-        """How Training differs, in one sentence, when it is blurred (sigma >= 1) or its contrast off by over 15%."""
-        if self.blur is None:
-            return None
-        found = [f"look blurred by a Gaussian of sigma {self.blur:.1f} px"] if self.blurred else []
-        found += [f"have {self.contrast_ratio:.2f}x the contrast"] if self.flat else []
-        return f"Training faces {' and '.join(found)} of PublicTest faces; a model learns that difference." if found else None
+    def compared(self) -> bool:
+        """Whether Training and PublicTest were both there to compare."""
+        return self.blur is not None
 
     @property
     def blurred(self) -> bool:
-        return self.blur is not None and self.blur >= 1.0
+        """Training looks blurred relative to PublicTest (sigma >= 1 px)."""
+        return self.compared and self.blur >= 1.0
 
     @property
     def flat(self) -> bool:
-        return self.contrast_ratio is not None and not 0.85 <= self.contrast_ratio <= 1.15
+        """Training's contrast is off PublicTest's by more than 15%."""
+        return self.compared and not 0.85 <= self.contrast_ratio <= 1.15
 
     @property
-    def options(self) -> list[str]:
-        """The ``fer train`` options that correct for the difference (empty when there is none)."""
-        options = ["--normalization per_image"] if self.flat else []
-        return options + ([f"--deblur {self.blur:.1f}", "--blur 1.5"] if self.blurred else [])
+    def finding(self) -> str | None:
+        """How Training differs from PublicTest in one sentence, or ``None`` when it does not (or was not compared)."""
+        found = [f"look blurred by a Gaussian of sigma {self.blur:.1f} px"] if self.blurred else []
+        found += [f"have {self.contrast_ratio:.2f}x the contrast"] if self.flat else []
+        if not found:
+            return None
+        return f"Compared with PublicTest faces, Training faces {' and '.join(found)}; a model learns that difference."
+
+    def options(self, contrast: bool = True, blur: bool = True) -> list[str]:
+        """The ``fer train`` options that correct the found contrast and/or blur difference."""
+        options = ["--normalization per_image"] if contrast and self.flat else []
+        return options + ([f"--deblur {self.blur:.1f}", "--blur 1.5"] if blur and self.blurred else [])
 
     @property
     def warning(self) -> str | None:
-        """:attr:`finding` and the options to correct for it, or ``None`` when the splits look alike."""
-        return f"{self.finding} Consider `fer train {' '.join(self.options)}`." if self.finding else None
+        """:attr:`finding` and the options that correct it, or ``None`` when there is no finding."""
+        return f"{self.finding} Consider `fer train {' '.join(self.options())}`." if self.finding else None
 
 
 def compare_splits(dataset, min_faces: int = 100) -> SplitComparison:

@@ -97,11 +97,18 @@ def test_compare_splits_and_the_report_state_the_difference(shifted_data):
     assert set(found.profiles) == {"train", "public"} and found.contrast_ratio < 0.85
     assert found.blur == pytest.approx(2.5, abs=0.3) and "--deblur" in found.warning
     html = _splits_html(dataset)
-    assert "<table" in html and "look blurred by a Gaussian" in html and "does not correct for it" in html
+    assert "<table" in html and "look blurred by a Gaussian" in html
+    assert "This run does not correct the contrast and the blur; consider `fer train --normalization per_image" in html
     fixed = _splits_html(dataset, {"normalization": "per_image", "deblur": 2.5, "blur": 1.5})
-    assert "corrects for it with `--normalization per_image --deblur 2.5 --blur 1.5`" in fixed
+    assert "corrects the contrast and the blur with `--normalization per_image --deblur 2.5 --blur 1.5`" in fixed
+    assert "does not correct" not in fixed
+    half = _splits_html(dataset, {"normalization": "per_image", "deblur": 0})
+    assert "corrects the contrast with `--normalization per_image`. It does not correct the blur; " \
+           f"consider `fer train --deblur {found.blur:.1f} --blur 1.5`" in half
     same = Dataset(dataset.source, {"train": dataset["public"], "public": dataset["public"]})
     assert compare_splits(same).warning is None and "look alike" in _splits_html(same)
+    alone = Dataset(dataset.source, {"public": dataset["public"]})
+    assert not compare_splits(alone).compared and "not compared" in _splits_html(alone)
 
 
 def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(shifted_data, capsys):
