@@ -5,9 +5,11 @@ Run by hand (not a test)::
     FER_DATA=../shared/fer2013 python benchmarks/page_times.py assets/models/seed
 
 Drives ``dashboard/app.py`` with ``streamlit.testing.v1.AppTest``: for each page,
-the first run ("cold": this process's caches empty for that page, but
-TensorFlow imported and the model loaded by the pages before it, so the first
-page's cold time also holds those) and then the same page again ("warm").
+the first run ("cold") and then the same page again ("warm"). Streamlit's
+caches live as long as the process, so a page's cold time excludes what the
+pages before it already loaded or computed (TensorFlow and the model for all
+but the first page; the dataset and its predictions after the first data page):
+it depends on ``--pages`` order; time one page per process for a truly cold figure.
 The Filters page's cold time depends on whether the model ships precomputed
 gradient-ascent images (``fer filters``). Without ``FER_DATA`` the data pages
 only show how to point FER Lens at FER2013. Timings share the CPU with whatever
@@ -39,17 +41,23 @@ def render(page: str, model: str) -> tuple[float, list[str]]:
     at.session_state["model"] = model
     start = time.perf_counter()
     at.run()
+    if at.session_state["model"] != model:
+        raise SystemExit(f"the dashboard did not pick {model} (it picked {at.session_state['model']})")
     at.switch_page(f"app_pages/{page}.py").run()
     return time.perf_counter() - start, [e.value for e in at.exception]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a run directory or .keras file")
+    parser.add_argument("model", help="a run directory (or its model.keras)")
     parser.add_argument("--pages", default=",".join(PAGES))
     args = parser.parse_args()
-    model = Path(args.model)
-    model = str((model / "model.keras" if model.is_dir() else model).resolve())
+    model = Path(args.model).resolve()
+    model = model / "model.keras" if model.is_dir() else model
+    if model.name != "model.keras" or not model.is_file():
+        raise SystemExit(f"{model}: expected a run directory or its model.keras (the picker lists only those)")
+    os.environ["FER_RUNS"] = str(model.parent.parent)  # so the sidebar's model picker offers this model
+    model = str(model)
     print(f"model {model}; FER_DATA={os.environ.get('FER_DATA') or '(unset)'}")
     print(f"{'page':14s} {'cold s':>7s} {'warm s':>7s}")
     for page in args.pages.split(","):

@@ -42,7 +42,7 @@ def test_a_shipped_submission_covers_every_private_id_once(shipped):
     folder, _ = shipped
     with open(folder / "submission.csv", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == ["id", "label"]
+    assert rows[0] == ["id", "label"] and len(rows) == 3589 + 1
     ids, labels = np.array([[int(v) for v in row] for row in rows[1:]]).T
     assert sorted(ids) == list(range(3589)) and set(labels) <= set(range(len(EMOTIONS)))
     assert len(set(labels)) >= 3  # not one constant guess
@@ -67,5 +67,7 @@ def test_a_shipped_models_metrics_are_what_it_scores_on_publictest(shipped, real
     folder, model = shipped
     public = load_fer2013(real_data)["public"]
     accuracy = float((predict_proba(model, public.images).argmax(axis=1) == public.labels).mean())
-    recorded = json.loads((folder / "metrics.json").read_text())["accuracy"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["split"] == "public" and metrics["samples"] == len(public)
+    recorded = metrics["accuracy"]
     assert accuracy == pytest.approx(recorded, abs=3 / len(public))  # a near-tie may flip on another CPU
