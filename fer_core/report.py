@@ -247,10 +247,7 @@ def _splits_html(dataset, config: dict | None = None) -> str:
 
 def _correction_words(found, config: dict) -> str:
     """What the run (its ``config.json``) does about each difference ``found``, and what it leaves."""
-    fixes = {
-        "contrast": ["--normalization per_image"] if config.get("normalization") == "per_image" else [],
-        "blur": [f"--{key} {config[key]:g}" for key in ("deblur", "blur") if config.get(key)],
-    }
+    fixes = found.corrections(config)
     differs = {"contrast": found.flat, "blur": found.blurred}
     fixed = [name for name in fixes if differs[name] and fixes[name]]
     left = [name for name in fixes if differs[name] and not fixes[name]]

@@ -175,6 +175,14 @@ class SplitComparison:
             return None
         return f"Compared with PublicTest faces, Training faces {' and '.join(found)}; a model learns that difference."
 
+    @staticmethod
+    def corrections(config: dict) -> dict[str, list[str]]:
+        """The options a run's ``config.json`` used against each difference: ``{"contrast": [...], "blur": [...]}``."""
+        return {
+            "contrast": ["--normalization per_image"] if config.get("normalization") == "per_image" else [],
+            "blur": [f"--{key} {config[key]:g}" for key in ("deblur", "blur") if config.get(key)],
+        }
+
     def options(self, contrast: bool = True, blur: bool = True) -> list[str]:
         """The ``fer train`` options that correct the found contrast and/or blur difference."""
         options = ["--normalization per_image"] if contrast and self.flat else []
