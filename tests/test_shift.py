@@ -66,9 +66,16 @@ def test_per_image_input_stage_ignores_brightness_and_contrast(tmp_path):
     faces = as_uint8(textured_faces(4, seed=1)).astype(np.float32)[..., None]
     changed = 0.6 * faces + 40  # dimmer, flatter copies of the same faces
     np.testing.assert_allclose(model.predict(changed, verbose=0), model.predict(faces, verbose=0), atol=2e-4)
-    blur = model.get_layer("input_blur")
-    assert not blur.trainable and tuple(blur.kernel.shape) == (11, 11, 1, 1)  # radius ceil(3 sigma)
-    assert float(np.sum(blur.get_weights()[0])) == pytest.approx(1.0, abs=1e-6)
+    rows, columns = model.get_layer("input_blur_h"), model.get_layer("input_blur_w")
+    assert not rows.trainable and not columns.trainable and not rows.trainable_weights + columns.trainable_weights
+    impulse = np.zeros((1, 48, 48, 1), np.float32)
+    impulse[0, 24, 24, 0] = 1.0
+    response = columns(rows(impulse)).numpy()[0, :, :, 0]
+    t = np.arange(-5, 6)  # radius ceil(3 sigma) = 5 for sigma 1.5
+    gaussian = np.exp(-(t**2) / (2 * 1.5**2))
+    expected = np.zeros((48, 48))
+    expected[19:30, 19:30] = np.outer(gaussian, gaussian) / gaussian.sum() ** 2
+    np.testing.assert_allclose(response, expected, atol=1e-7)  # a normalized 11x11 Gaussian, nothing beyond
     model.save(tmp_path / "m.keras")
     np.testing.assert_array_equal(load_model(tmp_path / "m.keras").predict(faces, verbose=0),
                                   model.predict(faces, verbose=0))
