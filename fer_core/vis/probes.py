@@ -192,6 +192,20 @@ def probe(model: keras.Model, layer: str | None = None, *, logits: bool = True) 
     return cached(model, ("probe", layer, logits), lambda: _build_probe(model, layer, logits))
 
 
+def input_probe(model: keras.Model, layer: str) -> keras.Model:
+    """A model from ``float32 (N, 48, 48, 1)`` raw pixels to the input of ``layer`` (its first call), weights shared."""
+    return cached(model, ("input", layer), lambda: _build_input_probe(model, layer))
+
+
+def _build_input_probe(model: keras.Model, layer: str) -> keras.Model:
+    find_layer(model, layer)
+    inputs = keras.Input(INPUT_SHAPE, name="pixels")
+    replay = _Replay()
+    replay.run(model, inputs)
+    _, args = replay.producers[id(replay.outputs[layer])]
+    return keras.Model(inputs, args[0], name=f"{model.name}_into_{layer}")
+
+
 def _build_probe(model: keras.Model, layer: str | None, with_logits: bool) -> keras.Model:
     if layer is not None:
         find_layer(model, layer)  # a clear error for a wrong name

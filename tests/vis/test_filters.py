@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -25,6 +26,28 @@ def test_objective_rises_and_beats_the_start_for_every_filter_of_a_layer(tiny, l
     np.testing.assert_allclose(
         result.final, mean_activations(tiny, result.images, layer)[np.arange(count), result.filters], rtol=1e-5
     )
+
+
+def _strided_and_dilated() -> keras.Model:
+    """Conv ``first`` reads the input itself; ``strided`` and ``dilated`` carry their own activation."""
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Conv2D(3, 3, name="first")(inputs)
+    x = keras.layers.Conv2D(5, 3, strides=2, padding="valid", activation="relu", name="strided")(x / 255.0)
+    x = keras.layers.Conv2D(4, 3, dilation_rate=2, padding="same", activation="tanh", name="dilated")(x)
+    return keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(x)))
+
+
+@pytest.mark.parametrize("which, layer", [("tiny", "c1"), ("tiny", "c2"), ("nested", "b1"), ("odd", "first"),
+                                          ("odd", "strided"), ("odd", "dilated")])
+def test_conv_objective_computes_only_the_chosen_channels_and_equals_the_layer(tiny, nested, faces, which, layer):
+    model = {"tiny": tiny, "nested": nested, "odd": _strided_and_dilated()}[which]
+    select, value = F._channel_objective(model, layer)
+    chosen = np.array([2, 0, 2, 1])
+    one_hot = np.eye(F.channel_count(model, layer), dtype=np.float32)[chosen]
+    images = faces[:4, :, :, None].astype(np.float32)
+    expected = mean_activations(model, faces[:4], layer)[np.arange(4), chosen]
+    np.testing.assert_allclose(value(tf.constant(images), select(tf.constant(one_hot))), expected, rtol=1e-5, atol=1e-6)
+    assert tuple(select(tf.constant(one_hot))[0].shape[-1:]) == (4,)  # 4 kernel columns, not the layer's all
 
 
 def test_one_batch_gives_each_filter_what_it_gets_alone(tiny):
