@@ -268,7 +268,7 @@ def _correction_words(found, config: dict) -> str:
 def ablation_runs(folder: str | os.PathLike) -> tuple[dict[tuple[str, bool], list[dict]], list[str]]:
     """The run directories under ``folder``, grouped by ``(normalization, augment)``.
 
-    Each entry is ``{"name", "accuracy" (float or None), "split", "source"}``:
+    Each entry is ``{"name", "accuracy" (float or None), "split", "source", "epochs"}``:
     accuracy from ``metrics.json``, else the best ``val_accuracy`` in
     ``history.csv`` (``source`` says which), else ``None``.
 
@@ -299,7 +299,8 @@ def ablation_runs(folder: str | os.PathLike) -> tuple[dict[tuple[str, bool], lis
         if config.get("model", "seed") != "seed":
             skipped.append(f"{sub.name} (model {config['model']}, not the seed CNN)")
             continue
-        entry = {"name": sub.name, "accuracy": None, "split": "public", "source": "not evaluated"}
+        entry = {"name": sub.name, "accuracy": None, "split": "public", "source": "not evaluated",
+                 "epochs": config.get("epochs")}
         if run.metrics_file.is_file():
             try:
                 metrics = run.metrics()
@@ -325,7 +326,8 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
     Returns:
         One dict per cell: ``normalization``, ``augmentation`` (bool), ``ours``
         (best PublicTest accuracy among the cell's runs, or ``None``), ``runs``
-        (their names), ``seed public`` and ``seed private`` (the report's).
+        (their names), ``epochs`` (their training budgets, as text), ``seed
+        public`` and ``seed private`` (the report's).
     """
     groups, _ = ablation_runs(folder)
     rows = []
@@ -336,6 +338,7 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
             "augmentation": aug,
             "ours": max((e["accuracy"] for e in entries), default=None),
             "runs": ", ".join(e["name"] for e in entries),
+            "epochs": ", ".join(sorted({str(e["epochs"]) for e in entries})),
             "seed public": public,
             "seed private": private,
         })
@@ -356,12 +359,16 @@ def _ablation_cell(entries: list[dict] | None, seed: tuple[float, float]) -> Mar
         split = "" if entry["split"] == "public" else f" on {_e(entry['split'])}"
         lines.append(
             f'<div><b>{entry["accuracy"]:.5f}</b>{split} <span class="delta">({delta:+.4f})</span> '
-            f'<span class="runname">{_e(entry["name"])}</span>{extra}</div>'
+            f'<span class="runname">{_e(entry["name"])}</span>{_epochs(entry)}{extra}</div>'
         )
     scored = [e["accuracy"] for e in entries if e["source"] == "metrics.json"]
     if len(scored) > 1:
         lines.append(f"<div>mean of {len(scored)} evaluated runs: <b>{np.mean(scored):.5f}</b></div>")
     return Markup("".join(lines) + seed_text)
+
+
+def _epochs(entry: dict) -> str:
+    return f" ({entry['epochs']} epochs)" if entry.get("epochs") is not None else ""
 
 
 def _ablation_section(folder: str | os.PathLike | None) -> str:

@@ -13,7 +13,7 @@ from fer_core.data import load_fer2013
 from fer_core.errors import FerError
 from fer_core.evaluate import confused_pairs, confusion_sentences, metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
-from fer_core.report import SEED_ABLATION, curves_svg, write_report
+from fer_core.report import SEED_ABLATION, ablation_rows, curves_svg, write_report
 from tests.conftest import kaggle_csv, make_faces, write_text
 
 FAST = {
@@ -148,7 +148,7 @@ def test_report_has_the_7x7_confusion_matrix_and_sentences(full_report, fixture)
         assert sentence in page
 
 
-def test_report_has_the_ablation_table(full_report):
+def test_report_has_the_ablation_table(fixture, full_report):
     _, page, _ = full_report
     table = re.search(r'<table class="ablation">(.*?)</table>', page, re.DOTALL).group(1)
     for public, private in SEED_ABLATION.values():
@@ -157,6 +157,9 @@ def test_report_has_the_ablation_table(full_report):
     assert "(+0.0004)" in table and "(+0.0027)" in table  # against the seed's 0.58066 and 0.68737
     assert "0.29000" in table and "best val_accuracy" in table  # c-none-aug: from history.csv
     assert "no run" in table  # standardize / no augmentation: missing cell tolerated
+    assert table.count("(2 epochs)") == 3  # every run's budget, from its config.json
+    rows = {(r["normalization"], r["augmentation"]): r for r in ablation_rows(fixture["ablation"])}
+    assert rows[("none", False)]["epochs"] == "2" and rows[("standardize", False)]["epochs"] == ""
     assert "notes (no config.json)" in page
 
 

@@ -13,8 +13,8 @@ ablation = state.ablation_table()
 if ablation is not None:
     st.subheader("Normalization x augmentation (PublicTest accuracy)")
     widgets.number_table(ablation, "cmp_ablation", ("ours", "seed public", "seed private"), "%.4f")
-    st.caption("Ours: the seed CNN trained by `fer train` with the same budget in every cell (`assets/ablation/`); "
-               "seed: the report's public / private scores.")
+    st.caption("Ours: the seed CNN trained by `fer train` with the same budget in every cell (`epochs`; runs in "
+               "`assets/ablation/` or `$FER_ABLATION`); seed: the report's public / private scores after full training.")
 
 runs = state.run_folders()
 if not runs:
