@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from fer_core.shift import estimate_blur, split_profile, wiener_deblur
 
@@ -76,6 +77,9 @@ def test_per_image_input_stage_ignores_brightness_and_contrast(tmp_path):
     expected = np.zeros((48, 48))
     expected[19:30, 19:30] = np.outer(gaussian, gaussian) / gaussian.sum() ** 2
     np.testing.assert_allclose(response, expected, atol=1e-7)  # a normalized 11x11 Gaussian, nothing beyond
+    kernel = tf.constant(expected[19:30, 19:30, None, None], tf.float32)  # the same blur as a zero-padded convolution
+    face = faces[:1] / 255.0
+    np.testing.assert_allclose(columns(rows(face)), tf.nn.conv2d(face, kernel, 1, "SAME"), atol=1e-6)  # borders too
     model.save(tmp_path / "m.keras")
     np.testing.assert_array_equal(load_model(tmp_path / "m.keras").predict(faces, verbose=0),
                                   model.predict(faces, verbose=0))

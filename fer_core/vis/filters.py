@@ -225,43 +225,63 @@ def _channel_means(activations: tf.Tensor, one_hot: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(means * one_hot, axis=-1)
 
 
-def _channel_objective(model: keras.Model, layer: str) -> tuple[Callable, Callable]:
+# Activations that act on each value alone, so one channel can be computed without the others.
+_ELEMENTWISE = frozenset({
+    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish", "tanh",
+    "sigmoid", "hard_sigmoid", "hard_silu", "hard_swish", "softplus", "softsign", "exponential", "log_sigmoid",
+})
+
+
+def _sliceable(layer: keras.layers.Layer) -> bool:
+    """Whether each output channel of ``layer`` can be computed alone from its input and kernel column."""
+    return (
+        isinstance(layer, keras.layers.Conv2D)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+        and getattr(layer.activation, "__name__", "") in _ELEMENTWISE
+    )
+
+
+def _channel_objective(model: keras.Model, layer: str, sliced: bool) -> tuple[Callable, Callable]:
     """``(select, value)``: ``select(one_hot)`` once per run, then ``value(images, selected) -> (K,)``.
 
-    ``value`` is row k's mean activation of its own channel. For a plain
-    ``Conv2D`` layer only the K chosen output channels are computed, from the
+    ``value`` is row k's mean activation of its own channel. With ``sliced``
+    (fewer rows than channels) and a plain ``Conv2D`` layer with an elementwise
+    activation, only the K chosen output channels are computed, from the
     layer's input and its kernel columns (a conv's channel depends on its own
-    kernel column alone), instead of all of them: for one conv6 filter of the
-    seed model, 1 channel instead of 512. Any other layer runs whole.
+    kernel column alone), in the layer's compute dtype: for one conv6 filter of
+    the seed model, 1 channel instead of 512. Otherwise the layer runs whole.
     """
     target = find_layer(model, layer)
-    if not (isinstance(target, keras.layers.Conv2D) and target.groups == 1 and target.data_format == "channels_last"):
+    if not (sliced and _sliceable(target)):
         net = probe(model, layer, logits=False)
         return (lambda one_hot: one_hot), lambda images, one_hot: _channel_means(
             tf.cast(net(images, training=False), tf.float32), one_hot
         )
-    into = input_probe(model, layer)
+    into, dtype = input_probe(model, layer), target.compute_dtype
+
+    def column(weights, one_hot, axes):  # the rows' channels of a weight, selected exactly in float32
+        return tf.cast(tf.tensordot(tf.cast(tf.convert_to_tensor(weights), tf.float32), one_hot, axes=axes), dtype)
 
     def select(one_hot):  # kernel (h, w, C, K) and bias (K,) of each row's channel
-        kernel = tf.tensordot(tf.cast(tf.convert_to_tensor(target.kernel), tf.float32), one_hot, axes=[[3], [1]])
-        bias = tf.linalg.matvec(one_hot, tf.cast(tf.convert_to_tensor(target.bias), tf.float32)) if target.use_bias else 0.0
-        return kernel, bias
+        bias = column(target.bias, one_hot, [[0], [1]]) if target.use_bias else tf.zeros([tf.shape(one_hot)[0]], dtype)
+        return column(target.kernel, one_hot, [[3], [1]]), bias
 
     def value(images, selected):
         kernel, bias = selected
-        x = tf.cast(into(images, training=False), tf.float32)
+        x = tf.cast(into(images, training=False), dtype)
         out = tf.nn.convolution(x, kernel, target.strides, target.padding.upper(), dilations=target.dilation_rate)
-        columns = tf.reduce_mean(target.activation(out + bias), axis=[1, 2])  # (K rows, K channels)
+        columns = tf.reduce_mean(tf.cast(target.activation(out + bias), tf.float32), axis=[1, 2])  # (K rows, K)
         return tf.linalg.diag_part(columns)
 
     return select, value
 
 
-def _ascent_fn(model, layer, parameterization, transform, penalty) -> Callable:
+def _ascent_fn(model, layer, parameterization, transform, penalty, sliced) -> Callable:
     """A compiled ``(start, one_hot, u, learning_rate) -> (variable, trace)`` Adam ascent."""
 
     def make():
-        select, channel_value = _channel_objective(model, layer)
+        select, channel_value = _channel_objective(model, layer, sliced)
         to_pixels = parameterization.to_pixels
 
         def objective(variable, selected, u):
@@ -293,7 +313,7 @@ def _ascent_fn(model, layer, parameterization, transform, penalty) -> Callable:
 
         return ascend
 
-    return cached(model, ("ascent", layer, parameterization, transform, penalty), make)
+    return cached(model, ("ascent", layer, parameterization, transform, penalty, sliced), make)
 
 
 def _adam_step(variable, gradient, m, v, step, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -358,8 +378,9 @@ def objective_values(model: keras.Model, layer: str, images: np.ndarray, filters
 def _ascend_rows(model, layer, filters, seeds, steps, learning_rate, transform, penalty, parameterization, noise):
     """One batched ascent: ``(start pixels float32 (K, 48, 48), final uint8 (K, 48, 48), trace (steps, K))``."""
     starts, draws = _row_randomness(parameterization.shape, filters, seeds, steps, noise)
-    one_hot = np.eye(channel_count(model, layer), dtype=np.float32)[filters]
-    ascend = _ascent_fn(model, layer, parameterization, transform, penalty)
+    count = channel_count(model, layer)
+    one_hot = np.eye(count, dtype=np.float32)[filters]
+    ascend = _ascent_fn(model, layer, parameterization, transform, penalty, sliced=len(filters) < count)
     variable, trace = ascend(
         tf.constant(starts), tf.constant(one_hot), tf.constant(draws), tf.constant(float(learning_rate))
     )

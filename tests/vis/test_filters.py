@@ -9,6 +9,7 @@ from fer_core.models import build_model
 from fer_core.vis import filters as F
 from fer_core.vis.feature_maps import mean_activations
 from tests.conftest import make_faces
+from tests.vis.conftest import nested_model, tiny_cnn
 
 FAST = {"steps": 24, "learning_rate": 0.1}
 
@@ -37,17 +38,34 @@ def _strided_and_dilated() -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(x)))
 
 
-@pytest.mark.parametrize("which, layer", [("tiny", "c1"), ("tiny", "c2"), ("nested", "b1"), ("odd", "first"),
-                                          ("odd", "strided"), ("odd", "dilated")])
-def test_conv_objective_computes_only_the_chosen_channels_and_equals_the_layer(tiny, nested, faces, which, layer):
-    model = {"tiny": tiny, "nested": nested, "odd": _strided_and_dilated()}[which]
-    select, value = F._channel_objective(model, layer)
-    chosen = np.array([2, 0, 2, 1])
-    one_hot = np.eye(F.channel_count(model, layer), dtype=np.float32)[chosen]
-    images = faces[:4, :, :, None].astype(np.float32)
-    expected = mean_activations(model, faces[:4], layer)[np.arange(4), chosen]
-    np.testing.assert_allclose(value(tf.constant(images), select(tf.constant(one_hot))), expected, rtol=1e-5, atol=1e-6)
-    assert tuple(select(tf.constant(one_hot))[0].shape[-1:]) == (4,)  # 4 kernel columns, not the layer's all
+def _softmax_conv() -> keras.Model:
+    """A conv whose activation mixes channels: it cannot be computed one channel at a time."""
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.Conv2D(6, 3, activation="softmax", name="mixing")(inputs / 255.0)
+    return keras.Model(inputs, keras.layers.Dense(7)(keras.layers.Flatten()(x)))
+
+
+MODELS = {"tiny": tiny_cnn, "nested": nested_model, "odd": _strided_and_dilated, "softmax": _softmax_conv,
+          "float16": lambda: tiny_cnn("mixed_float16"), "bfloat16": lambda: tiny_cnn("mixed_bfloat16")}
+CASES = [("tiny", "c1"), ("tiny", "c2"), ("nested", "b1"), ("odd", "first"), ("odd", "strided"), ("odd", "dilated"),
+         ("softmax", "mixing"), ("float16", "c2"), ("bfloat16", "c2")]
+
+
+@pytest.mark.parametrize("which, layer", CASES)
+def test_conv_objective_computes_only_the_chosen_channels_and_equals_the_layer(faces, which, layer):
+    model = MODELS[which]()
+    count = F.channel_count(model, layer)
+    images = tf.constant(faces[:, :, :, None].astype(np.float32))
+    for chosen in (np.array([count - 1, 0]), np.r_[np.arange(count), 0]):  # fewer rows than channels, then more
+        rows = len(chosen)
+        one_hot = tf.constant(np.eye(count, dtype=np.float32)[chosen])
+        select, value = F._channel_objective(model, layer, sliced=rows < count)
+        kernel = select(one_hot)[0]
+        sliced = rows < count and which != "softmax"  # softmax mixes channels: the whole layer runs
+        assert (len(kernel.shape) == 4 and kernel.shape[-1] == rows) == sliced
+        expected = mean_activations(model, np.repeat(faces[:1], rows, axis=0), layer)[np.arange(rows), chosen]
+        got = value(tf.repeat(images[:1], rows, axis=0), select(one_hot))  # mixed precision too: same dtype as the layer
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_one_batch_gives_each_filter_what_it_gets_alone(tiny):
