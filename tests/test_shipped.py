@@ -71,3 +71,22 @@ def test_a_shipped_models_metrics_are_what_it_scores_on_publictest(shipped, real
     assert metrics["split"] == "public" and metrics["samples"] == len(public)
     recorded = metrics["accuracy"]
     assert accuracy == pytest.approx(recorded, abs=3 / len(public))  # a near-tie may flip on another CPU
+
+
+ABLATION = Path(__file__).resolve().parents[1] / "assets" / "ablation"
+CELL_SETTINGS = ("normalization", "augment")  # the only settings allowed to differ between the four cells
+
+
+@pytest.mark.skipif(not ABLATION.is_dir(), reason="no ablation shipped in assets/ablation/")
+def test_the_shipped_ablation_fills_the_2x2_with_one_budget_and_seed_policy():
+    from fer_core.report import SEED_ABLATION, ablation_rows
+
+    configs = [json.loads(p.read_text()) for p in sorted(ABLATION.glob("*/config.json"))]
+    assert sorted((c["normalization"], c["augment"]) for c in configs) == sorted(SEED_ABLATION)
+    shared = [{k: v for k, v in c.items() if k not in CELL_SETTINGS + ("out",)} for c in configs]
+    assert all(s == shared[0] for s in shared), "cells differ in more than normalization and augmentation"
+    for folder in (p.parent for p in ABLATION.glob("*/config.json")):
+        history = list(csv.DictReader((folder / "history.csv").open()))
+        assert len(history) == shared[0]["epochs"]  # every cell trained its whole budget
+        assert not (folder / "predictions.npz").exists()  # nothing per-face is shipped
+    assert all(0.0 < row["ours"] < 1.0 for row in ablation_rows(ABLATION))
