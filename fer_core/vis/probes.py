@@ -197,21 +197,23 @@ def input_probe(model: keras.Model, layer: str) -> keras.Model:
     return cached(model, ("input", layer), lambda: _build_input_probe(model, layer))
 
 
-def _build_input_probe(model: keras.Model, layer: str) -> keras.Model:
-    find_layer(model, layer)
+def _replayed(model: keras.Model, layer: str | None):
+    """``(inputs, replay, output)``: ``model`` called on new symbolic pixels, every layer recorded."""
+    if layer is not None:
+        find_layer(model, layer)  # a clear error for a wrong name
     inputs = keras.Input(INPUT_SHAPE, name="pixels")
     replay = _Replay()
-    replay.run(model, inputs)
+    return inputs, replay, replay.run(model, inputs)
+
+
+def _build_input_probe(model: keras.Model, layer: str) -> keras.Model:
+    inputs, replay, _ = _replayed(model, layer)
     _, args = replay.producers[id(replay.outputs[layer])]
     return keras.Model(inputs, args[0], name=f"{model.name}_into_{layer}")
 
 
 def _build_probe(model: keras.Model, layer: str | None, with_logits: bool) -> keras.Model:
-    if layer is not None:
-        find_layer(model, layer)  # a clear error for a wrong name
-    inputs = keras.Input(INPUT_SHAPE, name="pixels")
-    replay = _Replay()
-    output = replay.run(model, inputs)
+    inputs, replay, output = _replayed(model, layer)
     outputs = []
     if layer is not None:
         outputs.append(replay.outputs[layer])  # not cast: a cast copy would be off the path to the logits
