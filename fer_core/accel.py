@@ -6,6 +6,7 @@ JAX or PyTorch backends (for example on a GPU machine without TensorFlow).
 * Precision: bfloat16 only pays where the CPU computes it natively (AVX-512
   BF16 or AMX); elsewhere oneDNN emulates it and training gets slower than
   float32 (measured 10x slower on an AVX2-only CPU), so ``auto`` picks float32.
+* XLA: off on a CPU-only host unless asked for (:func:`resolve_jit`).
 * Distribution: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names a
   cluster, ``MirroredStrategy`` when several GPUs are visible, else the default
   (single-device) strategy.
@@ -62,6 +63,18 @@ def resolve_precision(choice: str, flags: set[str] | None = None) -> str:
     if has_gpu():
         return "mixed_bfloat16"
     return "mixed_bfloat16" if cpu_supports_bf16(flags) else "float32"
+
+
+def resolve_jit(choice: str) -> bool:
+    """``jit_compile`` for ``model.compile``: ``on`` -> True, ``off`` -> False, ``auto`` -> whether a GPU is seen.
+
+    XLA's CPU convolutions do not use oneDNN: on this project's 2-core EPYC the
+    seed CNN trained at about 31 img/s with XLA against 124-216 without it
+    (``benchmarks/train_speed.py --jit on`` shows it), so ``auto`` keeps it off on a CPU.
+    """
+    if choice in ("on", "off"):
+        return choice == "on"
+    return has_gpu()
 
 
 def cluster_config() -> dict | None:

@@ -15,8 +15,9 @@ from fer_core.errors import FerError
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 # Options that may differ when a run is resumed (everything else must match).
-RESUMABLE_CHANGES = ("data", "out", "epochs", "precision")
+RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+JIT_CHOICES = ("auto", "on", "off")
 
 
 def _opt(default, help: str, choices: tuple | None = None):
@@ -55,6 +56,9 @@ class TrainConfig:
     precision: str = _opt(
         "auto", "compute precision: auto = mixed_bfloat16 where the CPU has bf16 instructions, else float32", PRECISIONS
     )
+    jit: str = _opt(
+        "auto", "XLA compilation of the training step: auto = off on a CPU-only host (measured slower there), "
+        "Keras's choice with a GPU", JIT_CHOICES)
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs")
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)")
 

@@ -8,6 +8,8 @@ Layout (DESIGN.md)::
     RUN/checkpoint/        last epoch's full model + optimizer, and state.json
     RUN/metrics.json       accuracy, confusion matrix, per-class report
     RUN/predictions.npz    public-split probabilities for the dashboard
+    RUN/heartbeat.json     refreshed every few seconds by a running ``fer train``
+    RUN/logs/              TensorBoard scalars, one point per epoch
 
 Every file is written to a temporary name in the same folder and renamed, so
 an interrupted write never leaves a half-written file behind.
@@ -21,6 +23,7 @@ import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +86,8 @@ class Run:
     state_file = property(lambda self: self.root / "checkpoint" / "state.json")
     metrics_file = property(lambda self: self.root / "metrics.json")
     predictions_file = property(lambda self: self.root / "predictions.npz")
+    heartbeat_file = property(lambda self: self.root / "heartbeat.json")
+    logs_dir = property(lambda self: self.root / "logs")
 
     def config(self) -> dict:
         return read_json(self.config_file)
@@ -99,15 +104,18 @@ class Run:
         if not self.history_file.is_file():
             return []
         with open(self.history_file, newline="") as stream:
-            return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(stream)]
+            rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(stream)]
+        return [{**row, "epoch": int(row["epoch"])} if "epoch" in row else row for row in rows]
 
     def write_history(self, rows: list[dict]) -> None:
-        """Rewrite ``history.csv`` atomically with ``rows`` (same keys in each)."""
+        """Rewrite ``history.csv`` atomically with ``rows``; a key some rows lack (a column added
+        by a newer version of a resumed run) is left empty in them."""
         if not rows:
             self.history_file.unlink(missing_ok=True)
             return
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(buffer, fieldnames=columns, restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
         write_text(self.history_file, buffer.getvalue())
@@ -115,3 +123,24 @@ class Run:
     def predictions(self) -> dict[str, np.ndarray]:
         with np.load(self.predictions_file, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
+
+
+def run_status(run: Run, now: float | None = None) -> str:
+    """``running``, ``finished``, ``interrupted`` or ``new`` (nothing trained yet), from the run's files alone.
+
+    Running means a heartbeat younger than 3 beats (at least 30 s); finished, that
+    the checkpoint reached the configured epochs. A half-written or missing file
+    counts as absent, never raises.
+    """
+    now = time.time() if now is None else now
+    try:
+        beat = json.loads(run.heartbeat_file.read_text())
+        if now - float(beat["time"]) < max(30.0, 3 * float(beat.get("every", 5))):
+            return "running"
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        done, epochs = int(run.state()["epoch"]), int(run.config()["epochs"])
+    except (FerError, OSError, ValueError, KeyError, TypeError):
+        return "new" if not run.history_file.is_file() else "interrupted"
+    return "finished" if done >= epochs else "interrupted"

@@ -23,11 +23,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_core.accel import cluster_config, distribution_strategy, is_chief, resolve_precision
+from fer_core.accel import cluster_config, distribution_strategy, is_chief, resolve_jit, resolve_precision
 from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.data import Dataset, Split, load_fer2013
 from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
+from fer_core.fused import builtin_config, fused_model
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
 from fer_core.runs import Run, atomic_path, write_json
@@ -181,14 +182,18 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizer
 
 
 def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.Model:
-    """The configured architecture (taking ``config.crop`` crops if set), compiled."""
-    model = build_model(config.model, input_size=config.crop or IMAGE_SIZE, normalization=config.normalization,
-                        train_images=train.images, blur=config.blur)
+    """The configured architecture (taking ``config.crop`` crops if set), compiled.
+
+    Its BatchNormalization layers are :class:`fer_core.fused.FusedBatchNormalization` for training speed.
+    """
+    model = fused_model(build_model(config.model, input_size=config.crop or IMAGE_SIZE,
+                                    normalization=config.normalization, train_images=train.images, blur=config.blur))
     if config.label_smoothing:  # the pipeline gives one-hot rows; the loss smooths them (Szegedy et al. 2016)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"],
+                  jit_compile=resolve_jit(config.jit))
     return model
 
 
@@ -204,11 +209,11 @@ def float32_config(config):
 
 
 def save_inference_model(model: keras.Model, path: Path) -> None:
-    """Save ``model``'s architecture and weights in float32, without optimizer state, atomically.
+    """Save ``model``'s architecture and weights in float32, built-in layers only, no optimizer state, atomically.
 
     A model trained on crops is saved behind a center crop, so it takes whole 48x48 faces.
     """
-    clone = model.__class__.from_config(float32_config(model.get_config()))  # uncompiled: no optimizer
+    clone = model.__class__.from_config(builtin_config(float32_config(model.get_config())))  # uncompiled
     clone.set_weights(model.get_weights())  # variables are float32 under mixed precision too
     with atomic_path(path) as tmp:
         with_center_crop(clone).save(tmp)
@@ -224,9 +229,11 @@ class RunRecorder(keras.callbacks.Callback):
     the chief writes; other workers of a cluster train and write nothing.
     """
 
-    def __init__(self, run: Run, history: list[dict], best: float, chief: bool = True):
+    def __init__(self, run: Run, history: list[dict], best: float, chief: bool = True, *, images: int = 0,
+                 epochs: int = 0):
         super().__init__()
         self.run, self.rows, self.best, self.chief = run, history, best, chief
+        self.images, self.epochs = images, epochs
         self.started = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -236,12 +243,14 @@ class RunRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         row["seconds"] = round(time.time() - self.started, 2)
+        row["images_per_second"] = round(self.images / max(row["seconds"], 1e-9), 1)
         accuracy = row.get("val_accuracy", row.get("accuracy", 0.0))
         improved = accuracy > self.best
         self.best = max(self.best, accuracy)
         self.rows.append(row)
         if self.chief:
             self._write(epoch + 1, improved)
+            print(epoch_line(self.rows, self.epochs, self.best), file=sys.stderr, flush=True)
 
     def _write(self, epoch: int, improved: bool) -> None:
         if improved:
@@ -250,10 +259,82 @@ class RunRecorder(keras.callbacks.Callback):
         with atomic_path(checkpoint) as tmp:
             self.model.save(tmp)
         self.run.write_history(self.rows)
+        write_scalars(self.run.logs_dir, self.rows[-1])
         previous = self.run.state()
         write_json(self.run.state_file, {"epoch": epoch, "checkpoint": checkpoint.name, "best": self.best})
         if previous and previous["checkpoint"] != checkpoint.name:
             (self.run.checkpoint_dir / previous["checkpoint"]).unlink(missing_ok=True)
+
+
+def write_scalars(logs_dir: Path, row: dict) -> None:
+    """Append one epoch's history row to TensorBoard logs in ``logs_dir`` (TensorFlow backend only).
+
+    Each value but ``epoch`` becomes a scalar at step ``epoch``, so a resumed run continues its curves.
+    """
+    if keras.config.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(str(logs_dir))
+    try:
+        with writer.as_default():
+            for key, value in row.items():
+                if key != "epoch":
+                    tf.summary.scalar(key, value, step=int(row["epoch"]))
+    except ImportError as exc:  # TBNotInstalledError: training goes on without the logs
+        print(f"warning: no TensorBoard logs ({exc})", file=sys.stderr)
+    finally:
+        writer.close()
+
+
+class Heartbeat(keras.callbacks.Callback):
+    """Refresh ``RUN/heartbeat.json`` (time, epoch, batch) at most every ``every`` seconds while training.
+
+    A run whose heartbeat has gone stale without its last epoch done was interrupted
+    (:func:`fer_core.runs.run_status`).
+    """
+
+    def __init__(self, run: Run, epochs: int, steps: int, every: float = 5.0):
+        super().__init__()
+        self.run, self.epochs, self.steps, self.every = run, epochs, steps, every
+        self.epoch, self.last = 0, 0.0
+
+    def beat(self, batch: int, force: bool = False) -> None:
+        now = time.time()
+        if force or now - self.last >= self.every:
+            self.last = now
+            write_json(self.run.heartbeat_file, {"time": now, "every": self.every, "epoch": self.epoch + 1,
+                                                 "epochs": self.epochs, "batch": batch, "batches": self.steps})
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.beat(0, force=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.beat(batch + 1)
+
+    def on_train_end(self, logs=None):
+        self.run.heartbeat_file.unlink(missing_ok=True)
+
+
+def epoch_line(rows: list[dict], epochs: int, best: float) -> str:
+    """One line after the last of ``rows`` (history rows): speed, best validation accuracy, time left.
+
+    The time left is the mean seconds of the last (up to 3) epochs times the epochs still to go.
+    """
+    row = rows[-1]
+    recent = [r["seconds"] for r in rows[-3:] if "seconds" in r]
+    left = max(epochs - row["epoch"], 0) * sum(recent) / len(recent)
+    return (f"epoch {row['epoch']}/{epochs}: {row['seconds']:.0f} s, {row['images_per_second']:.0f} img/s, "
+            f"best validation accuracy {best:.4f}, about {format_duration(left)} left")
+
+
+def format_duration(seconds: float) -> str:
+    """``3 h 05 min``, ``12 min``, or ``40 s``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
 
 
 def _check_same_config(run: Run, config: TrainConfig) -> None:
@@ -274,6 +355,7 @@ def _resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.
         return None, 0, [], -1.0
     _check_same_config(run, config)
     model = keras.models.load_model(run.checkpoint_dir / state["checkpoint"], safe_mode=True)
+    model.jit_compile = resolve_jit(config.jit)  # the checkpoint keeps the setting it was compiled with
     if run.config().get("epochs") != config.epochs and config.schedule == "cosine":
         # The cosine schedule spans the run: stretch it to the new length.
         model.optimizer._learning_rate = learning_rate(config, steps_per_epoch)
@@ -299,19 +381,20 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
     train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
                               seed=config.seed + done, crop=config.crop, one_hot=bool(config.label_smoothing))
     val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=bool(config.label_smoothing))
-    recorder = RunRecorder(run, history, best, chief)
+    recorder = RunRecorder(run, history, best, chief, images=len(train_split), epochs=config.epochs)
+    callbacks = [recorder, Heartbeat(run, config.epochs, steps_per_epoch)] if chief else [recorder]
     if strategy is not None and cluster_config() is not None:
         from fer_core.distributed import fit_distributed
 
         fit_distributed(model, strategy, train_data, val_data, global_batch=config.batch_size,
-                        epochs=config.epochs, initial_epoch=done, callbacks=[recorder])
+                        epochs=config.epochs, initial_epoch=done, callbacks=callbacks)
         return
     model.fit(
         train_data,
         validation_data=val_data,
         epochs=config.epochs,
         initial_epoch=done,
-        callbacks=[recorder],
+        callbacks=callbacks,
         shuffle=False,  # the dataset shuffles itself
         verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
     )

@@ -18,7 +18,7 @@ from fer_core.config import TrainConfig
 from fer_core.data import load_fer2013
 from fer_core.errors import FerError
 from fer_core.models import load_model
-from fer_core.runs import Run
+from fer_core.runs import Run, run_status
 from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, write_text
 
 EPOCH_SECONDS_LIMIT = 600
@@ -82,7 +82,11 @@ def test_smoke_run_writes_two_history_rows_then_resumes_at_epoch_3(killed_and_re
     assert "Epoch 1/3" not in second.stdout and "Epoch 3/3" in second.stdout
     history = run.history()
     assert [r["epoch"] for r in history] == [1.0, 2.0, 3.0]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(history[0])
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds", "images_per_second"} <= set(history[0])
+    assert "epoch 3/3: " in second.stderr and "img/s" in second.stderr and "left" in second.stderr
+    # TensorBoard scalars from both processes, the heartbeat gone once training ended.
+    assert len(list(run.logs_dir.glob("events.out.tfevents.*"))) == 2
+    assert not run.heartbeat_file.exists() and run_status(run) == "finished"
     # The optimizer resumed with its state: 3 epochs x 32 steps, not 1 epoch's worth.
     state = run.state()
     assert state["epoch"] == 3
@@ -105,6 +109,7 @@ def test_saved_best_model_is_inference_only_and_reloads(killed_and_resumed):
         with h5py.File(raw) as weights:
             assert "optimizer" not in weights and "layers" in weights
     assert run.model_file.stat().st_size < 20 * 2**20
+    assert {type(layer).__module__.split(".")[0] for layer in model.layers} == {"keras"}  # no fused training layers
     public = load_fer2013(killed_and_resumed["data"])["public"]
     probabilities = model.predict(public.images[:64, ..., None].astype("float32"), verbose=0)
     np.testing.assert_allclose(probabilities, run.predictions()["probabilities"][:64], rtol=1e-4, atol=1e-6)
