@@ -49,8 +49,6 @@ class TrainConfig:
     normalization: str = _opt(
         "standardize", "input normalization inside the model: per-pixel mean/std of Training, or each face on its own",
         ("none", "standardize", "per_image"))
-    blur: float = _opt(0.0, "sigma (pixels) of a fixed Gaussian blur inside the model, after the normalization")
-    deblur: float = _opt(0.0, "undo a Gaussian blur of this sigma on the Training faces (Wiener); see `fer data`")
     seed: int = _opt(0, "random seed (weights, shuffling, augmentation)")
     validation: str = _opt("public", "validation data: 'public' (PublicTest) or a fraction of Training, e.g. 0.1")
     precision: str = _opt(
@@ -87,9 +85,6 @@ class TrainConfig:
                 raise FerError(f"--{name.replace('_', '-')} must be at least 1")
         if self.crop and not 16 <= self.crop < 48:
             raise FerError(f"--crop {self.crop}: expected 0 (whole face) or a side from 16 to 47 pixels")
-        for name in ("blur", "deblur"):
-            if not 0 <= getattr(self, name) <= 8:
-                raise FerError(f"--{name} {getattr(self, name)}: expected a sigma from 0 to 8 pixels")
         for name in ("erase", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise FerError(f"--{name.replace('_', '-')} {getattr(self, name)}: expected a value in [0, 1)")

@@ -39,38 +39,8 @@ def pixel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0).astype(np.float32), x.var(axis=0).astype(np.float32)
 
 
-def gaussian_blur_matrix(sigma: float, size: int = INPUT_SHAPE[0]) -> np.ndarray:
-    """``float32 (size, size)`` B with ``B[i, j]`` the weight of pixel j in blurred pixel i along one axis.
-
-    A normalized Gaussian of radius ``max(1, ceil(3 sigma))`` with zero padding
-    at the border (as a "same" convolution), so ``B @ X @ B.T`` blurs an image X.
-    """
-    radius = max(1, int(np.ceil(3 * sigma)))
-    t = np.arange(-radius, radius + 1, dtype=np.float64)
-    g = np.exp(-(t**2) / (2 * sigma**2))
-    g /= g.sum()
-    offsets = np.arange(size)[None, :] - np.arange(size)[:, None]
-    inside = np.abs(offsets) <= radius
-    return np.where(inside, g[np.clip(offsets + radius, 0, 2 * radius)], 0.0).astype(np.float32)
-
-
-def _blur_along(axis: str, sigma: float) -> keras.layers.Layer:
-    """A frozen ``EinsumDense`` that blurs ``(N, 48, 48, 1)`` along image rows ("h") or columns ("w")."""
-    equation = "nhwc,hk->nkwc" if axis == "h" else "nhwc,wk->nhkc"
-    layer = layers.EinsumDense(equation, output_shape=INPUT_SHAPE, trainable=False, name=f"input_blur_{axis}")
-    layer.build((None, *INPUT_SHAPE))
-    layer.set_weights([gaussian_blur_matrix(sigma).T])
-    return layer
-
-
-def _standardize_each_image(name: str, epsilon: float) -> keras.layers.Layer:
-    # Per-sample mean and variance over all pixels; epsilon (in the input's units squared) keeps blank faces finite.
-    return layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False, epsilon=epsilon, name=name)
-
-
-def input_stage(inputs, normalization: str, train_images: np.ndarray | None = None, *, blur: float = 0.0,
-                per_pixel: bool = True):
-    """The model's first layers: normalization, then an optional fixed Gaussian blur.
+def input_stage(inputs, normalization: str, train_images: np.ndarray | None = None, *, per_pixel: bool = True):
+    """The model's first layer, its input normalization (no layer for ``none``).
 
     * ``none``: raw values 0..255.
     * ``standardize``: subtract the mean and divide by the standard deviation
@@ -78,23 +48,17 @@ def input_stage(inputs, normalization: str, train_images: np.ndarray | None = No
       report's), or one scalar pair with ``per_pixel=False`` (for models that
       see shifted crops, where a pixel has no fixed place).
     * ``per_image``: each face to mean 0 and standard deviation 1 on its own, so
-      a face's brightness and contrast do not matter (and again after the blur).
-
-    ``blur`` > 0 adds a frozen Gaussian blur of that sigma in pixels: the network
-    then sees only the frequencies it can learn from blurred training faces
-    (:mod:`fer_core.shift`). The Gaussian is separable, so it is two frozen
-    matrix products (layers ``input_blur_h`` and ``input_blur_w``, built-in
-    ``EinsumDense``): the same function as an 11x11 "same" convolution for
-    sigma 1.5, at a third of its cost in a gradient step on one image.
+      a face's brightness and contrast do not matter.
 
     Returns:
-        The tensor after these layers (``inputs`` itself when there are none).
+        The normalized tensor (``inputs`` itself for ``none``).
     """
     if normalization not in NORMALIZATIONS:
         raise FerError(f"unknown normalization '{normalization}' (expected one of {', '.join(NORMALIZATIONS)})")
     x = inputs
     if normalization == "per_image":
-        x = _standardize_each_image("per_image", epsilon=1.0)(x)  # pixel variance is ~10^3
+        # Each face's own mean and variance over all pixels; epsilon 1.0 (variance is ~10^3) keeps blank faces finite.
+        x = layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False, epsilon=1.0, name="per_image")(x)
     elif normalization == "standardize":
         if train_images is None or len(train_images) == 0:
             raise FerError("normalization 'standardize' needs the training images to fit its mean and std")
@@ -104,10 +68,6 @@ def input_stage(inputs, normalization: str, train_images: np.ndarray | None = No
         else:
             total = float(variance.mean() + mean.var())  # law of total variance over pixels
             x = layers.Normalization(axis=None, mean=float(mean.mean()), variance=total, name="standardize")(x)
-    if blur > 0:
-        x = _blur_along("w", blur)(_blur_along("h", blur)(x))
-        if normalization == "per_image":
-            x = _standardize_each_image("per_image_blurred", epsilon=1e-3)(x)  # variance is below 1 here
     return x
 
 
@@ -125,8 +85,7 @@ def _conv_block(x, index: int, filters: int, *, noise: float = 0.0, pool: bool, 
 
 
 @register("seed")
-def build_seed(normalization: str = "standardize", train_images: np.ndarray | None = None,
-               blur: float = 0.0) -> keras.Model:
+def build_seed(normalization: str = "standardize", train_images: np.ndarray | None = None) -> keras.Model:
     """The seed report's CNN, layer for layer.
 
     Six 3x3 "same" conv layers (the report gives no kernel size; 3x3 is our
@@ -139,7 +98,6 @@ def build_seed(normalization: str = "standardize", train_images: np.ndarray | No
     Args:
         normalization: ``none``, ``standardize`` or ``per_image`` (see :func:`input_stage`).
         train_images: ``uint8 (N, 48, 48)``, needed for ``standardize``.
-        blur: sigma of a fixed Gaussian blur after the normalization (0 = none).
 
     Returns:
         An uncompiled ``keras.Model`` named ``seed``: ``(N, 48, 48, 1)`` raw
@@ -147,7 +105,7 @@ def build_seed(normalization: str = "standardize", train_images: np.ndarray | No
         the output of the layer named ``logits``.
     """
     inputs = keras.Input(INPUT_SHAPE, name="pixels")
-    x = input_stage(inputs, normalization, train_images, blur=blur)
+    x = input_stage(inputs, normalization, train_images)
     x = _conv_block(x, 1, 16, pool=False, dropout=0.0, bn_momentum=0.5)
     x = _conv_block(x, 2, 32, noise=0.1, pool=False, dropout=0.0, bn_momentum=0.5)
     for index, filters, dropout in ((3, 64, 0.1), (4, 128, 0.2), (5, 256, 0.2), (6, 512, 0.2)):
@@ -171,8 +129,8 @@ def _vgg_builder(name: str) -> Callable[..., keras.Model]:
     widths = VGG_WIDTHS[name]
 
     def build(normalization: str = "standardize", train_images: np.ndarray | None = None,
-              input_size: int = 40, blur: float = 0.0) -> keras.Model:
-        return build_vgg(widths, normalization, train_images, input_size, name=name.replace("-", "_"), blur=blur)
+              input_size: int = 40) -> keras.Model:
+        return build_vgg(widths, normalization, train_images, input_size, name=name.replace("-", "_"))
 
     build.__doc__ = f"VGG-style CNN with stage widths {widths} (see :func:`build_vgg`)."
     return build
@@ -184,7 +142,6 @@ def build_vgg(
     train_images: np.ndarray | None = None,
     input_size: int = 40,
     name: str = "vgg",
-    blur: float = 0.0,
 ) -> keras.Model:
     """A VGG-style CNN (Simonyan & Zisserman 2015) sized for FER2013 crops.
 
@@ -200,7 +157,6 @@ def build_vgg(
         normalization: ``none``, ``standardize`` or ``per_image``.
         train_images: ``uint8 (N, 48, 48)``, needed for ``standardize``.
         input_size: side of the square input (crop) in pixels.
-        blur: sigma of a fixed Gaussian blur after the normalization (0 = none).
 
     Returns:
         An uncompiled model ``float32 (N, input_size, input_size, 1)`` raw pixels
@@ -208,7 +164,7 @@ def build_vgg(
         Wrap it with :func:`with_center_crop` to take whole 48x48 faces.
     """
     inputs = keras.Input((input_size, input_size, 1), name="pixels")
-    x = input_stage(inputs, normalization, train_images, blur=blur, per_pixel=False)
+    x = input_stage(inputs, normalization, train_images, per_pixel=False)
     for stage, filters in enumerate(widths, start=1):
         for conv in (1, 2):
             tag = f"{stage}_{conv}"

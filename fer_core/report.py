@@ -225,9 +225,8 @@ non-trainable). Input: raw pixels (N, 48, 48, 1) in 0..255; output: 7 softmax pr
 </section>"""
 
 
-def _splits_html(dataset, config: dict | None = None) -> str:
-    """The splits' brightness, contrast and sharpness, the Training/PublicTest difference in words,
-    and what the run (``config``) does about it."""
+def _splits_html(dataset) -> str:
+    """The splits' brightness, contrast and sharpness, and how Training differs from PublicTest in words."""
     from fer_core.shift import compare_splits
 
     found = compare_splits(dataset)
@@ -235,31 +234,14 @@ def _splits_html(dataset, config: dict | None = None) -> str:
         return ""
     rows = [[name, f"{p.brightness:.1f}", f"{p.contrast:.1f}", f"{p.sharpness:.4f}"] for name, p in found.profiles.items()]
     table = _table(["split", "brightness", "contrast (std)", "sharpness"], rows)
-    if found.finding:
-        words = _note(_e(f"{found.finding} {_correction_words(found, config or {})}"))
+    if found.warning:
+        words = _note(_e(found.warning))
     elif found.compared:
         words = "<p>Training and PublicTest faces look alike.</p>"
     else:
         words = "<p>Training and PublicTest are not both in this dataset, so they were not compared.</p>"
     return f"<h3>The data</h3><p>Medians per face; sharpness is the share of spectral power above 0.125 " \
            f"cycles/pixel.</p>{table}{words}"
-
-
-def _correction_words(found, config: dict) -> str:
-    """What the run (its ``config.json``) does about each difference ``found``, and what it leaves."""
-    fixes = found.corrections(config)
-    differs = {"contrast": found.flat, "blur": found.blurred}
-    fixed = [name for name in fixes if differs[name] and fixes[name]]
-    left = [name for name in fixes if differs[name] and not fixes[name]]
-    words = []
-    if fixed:
-        used = [flag for name in fixed for flag in fixes[name]]
-        words.append(f"This run corrects the {' and the '.join(fixed)} with `{' '.join(used)}`.")
-    if left:
-        options = found.options(contrast="contrast" in left, blur="blur" in left)
-        words.append(f"{'It' if fixed else 'This run'} does not correct the {' and the '.join(left)}; "
-                     f"consider `fer train {' '.join(options)}`.")
-    return " ".join(words)
 
 
 # ----------------------------------------------------------------------------- 2. ablation
@@ -683,7 +665,7 @@ def write_report(
 
     if dataset is not None:
         say("profiling the splits...")
-    data_html = _splits_html(dataset, config) if dataset is not None else ""
+    data_html = _splits_html(dataset) if dataset is not None else ""
     sections = [
         _model_section(run, model, config, run.history(), metrics, metrics_note, data_html),
         _ablation_section(ablation_dir),

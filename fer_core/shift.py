@@ -1,18 +1,18 @@
-"""Differences between splits that a model would otherwise learn as noise: contrast and blur.
+"""How the splits of a copy of FER2013 differ: brightness, contrast and sharpness.
 
 A CNN learns the contrast and the sharpness of its training faces along with
 their expressions. When the faces it is scored on differ in those (another
 camera, another JPEG pipeline, a resampled copy of the data), accuracy drops
-for reasons that have nothing to do with expressions. This module measures
-that and undoes a blur:
+for reasons that have nothing to do with expressions. ``fer data`` and
+``fer report`` use this module to check a copy of FER2013 for that:
 
 * :func:`split_profile` / :func:`summarize`: brightness, contrast (per-image
   standard deviation) and sharpness (share of the power spectrum above 0.125
   cycles/pixel) of a set of faces, and its mean power spectrum by frequency band;
 * :func:`estimate_blur`: the Gaussian blur sigma that best turns one set's
   mean power spectrum into another's (fitted in the band where both have signal);
-* :func:`wiener_deblur`: Wiener deconvolution of a known Gaussian blur
-  (Wiener 1949; Gonzalez & Woods, *Digital Image Processing*, ch. 5).
+* :func:`compare_splits`: every split's profile, and how Training differs from
+  PublicTest in words (:attr:`SplitComparison.warning`).
 
 Spectra are of per-image standardized faces under a Hann window, so contrast
 and the image border do not enter them.
@@ -113,36 +113,6 @@ def estimate_blur(sharp: np.ndarray, blurred: np.ndarray, sigmas: np.ndarray | N
     return fit_blur(band_power(sharp), band_power(blurred), sigmas)
 
 
-def wiener_deblur(images: np.ndarray, sigma: float, noise: float = 1e-4) -> np.ndarray:
-    """Undo a Gaussian blur of ``sigma`` pixels by Wiener deconvolution.
-
-    Each face is mirror-padded to twice its side (so the FFT sees no border),
-    filtered by ``H / (H^2 + noise)`` with ``H`` the blur's transfer function,
-    cropped back, rounded and clipped. ``noise`` is the noise-to-signal power
-    ratio: larger keeps more blur and amplifies less rounding noise.
-
-    Args:
-        images: ``uint8 (N, 48, 48)``.
-        sigma: blur to undo, in pixels (0 returns the images unchanged).
-
-    Returns:
-        ``uint8 (N, 48, 48)``.
-    """
-    if sigma <= 0:
-        return images
-    pad = IMAGE_SIZE // 2
-    f = np.fft.fftfreq(IMAGE_SIZE + 2 * pad)
-    fy, fx = np.meshgrid(f, f, indexing="ij")
-    transfer = np.exp(-2 * np.pi**2 * sigma**2 * (fx**2 + fy**2))
-    gain = transfer / (transfer**2 + noise)
-    out = np.empty_like(images)
-    for i in range(0, len(images), 2048):
-        x = np.pad(images[i:i + 2048].astype(np.float64), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-        restored = np.real(np.fft.ifft2(np.fft.fft2(x) * gain))[:, pad:-pad, pad:-pad]
-        out[i:i + 2048] = np.clip(np.round(restored), 0, 255)
-    return out
-
-
 @dataclass(frozen=True)
 class SplitComparison:
     """Profiles of a dataset's splits and how Training differs from PublicTest."""
@@ -167,31 +137,14 @@ class SplitComparison:
         return self.compared and not 0.85 <= self.contrast_ratio <= 1.15
 
     @property
-    def finding(self) -> str | None:
-        """How Training differs from PublicTest in one sentence, or ``None`` when it does not (or was not compared)."""
+    def warning(self) -> str | None:
+        """How Training differs from PublicTest, in one line, or ``None`` when it does not (or was not compared)."""
         found = [f"look blurred by a Gaussian of sigma {self.blur:.1f} px"] if self.blurred else []
         found += [f"have {self.contrast_ratio:.2f}x the contrast"] if self.flat else []
         if not found:
             return None
-        return f"Compared with PublicTest faces, Training faces {' and '.join(found)}; a model learns that difference."
-
-    @staticmethod
-    def corrections(config: dict) -> dict[str, list[str]]:
-        """The options a run's ``config.json`` used against each difference: ``{"contrast": [...], "blur": [...]}``."""
-        return {
-            "contrast": ["--normalization per_image"] if config.get("normalization") == "per_image" else [],
-            "blur": [f"--{key} {config[key]:g}" for key in ("deblur", "blur") if config.get(key)],
-        }
-
-    def options(self, contrast: bool = True, blur: bool = True) -> list[str]:
-        """The ``fer train`` options that correct the found contrast and/or blur difference."""
-        options = ["--normalization per_image"] if contrast and self.flat else []
-        return options + ([f"--deblur {self.blur:.1f}", "--blur 1.5"] if blur and self.blurred else [])
-
-    @property
-    def warning(self) -> str | None:
-        """:attr:`finding` and the options that correct it, or ``None`` when there is no finding."""
-        return f"{self.finding} Consider `fer train {' '.join(self.options())}`." if self.finding else None
+        return (f"Compared with PublicTest faces, Training faces {' and '.join(found)}; a model trained on them "
+                "learns that difference, so check how this copy of FER2013 was made.")
 
 
 def compare_splits(dataset, min_faces: int = 100) -> SplitComparison:

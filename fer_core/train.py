@@ -32,7 +32,6 @@ from fer_core.fused import builtin_config, fused_model
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
 from fer_core.runs import Run, atomic_path, write_json
-from fer_core.shift import wiener_deblur
 
 # ----------------------------------------------------------------------------- data
 
@@ -40,8 +39,6 @@ from fer_core.shift import wiener_deblur
 def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split, Split]:
     """The training and validation splits the config asks for."""
     train = dataset["train"]
-    if config.deblur:
-        train = Split(wiener_deblur(train.images, config.deblur), train.labels, train.ids)
     if config.validation == "public":
         validation = dataset["public"]
     else:
@@ -187,7 +184,7 @@ def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.
     Its BatchNormalization layers are :class:`fer_core.fused.FusedBatchNormalization` for training speed.
     """
     model = fused_model(build_model(config.model, input_size=config.crop or IMAGE_SIZE,
-                                    normalization=config.normalization, train_images=train.images, blur=config.blur))
+                                    normalization=config.normalization, train_images=train.images))
     if config.label_smoothing:  # the pipeline gives one-hot rows; the loss smooths them (Szegedy et al. 2016)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:
@@ -338,6 +335,11 @@ def format_duration(seconds: float) -> str:
 
 
 def _check_same_config(run: Run, config: TrainConfig) -> None:
+    """Raise FerError when ``config`` changes a setting of the saved run that a resume must keep.
+
+    Only today's :class:`TrainConfig` fields are compared: a key the saved ``config.json`` has and
+    the config no longer has (an option since removed) is ignored.
+    """
     saved = run.config()
     for key, value in config.to_dict().items():
         before = saved.get(key, TrainConfig.default(key))  # a key saved runs predate had its default

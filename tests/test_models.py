@@ -51,6 +51,37 @@ def test_standardize_is_inside_the_model_and_fitted_on_train():
     np.testing.assert_allclose(z.std(axis=0), 1, atol=1e-2)
 
 
+def test_per_image_is_one_layer_between_the_raw_pixels_and_the_report_table():
+    model = build_model("seed", normalization="per_image")
+    assert [layer.name for layer in model.layers[:3]] == ["pixels", "per_image", "conv1"]
+    assert _table(model)[0] == ("LayerNormalization", (48, 48, 1))
+    assert _table(model)[1:] == SEED_TABLE
+
+
+@pytest.mark.parametrize("normalization", [None, "standardize"])
+def test_a_model_file_with_the_former_fixed_input_blur_still_loads_and_scores(tmp_path, normalization):
+    # Models saved before the input blur was removed have two frozen EinsumDense layers after the normalization.
+    inputs = keras.Input((48, 48, 1), name="pixels")
+    x = inputs
+    if normalization:
+        x = keras.layers.Normalization(axis=None, mean=128.0, variance=64.0**2, name=normalization)(x)
+    for axis, equation in (("h", "nhwc,hk->nkwc"), ("w", "nhwc,wk->nhkc")):
+        x = keras.layers.EinsumDense(equation, output_shape=(48, 48, 1), trainable=False, name=f"input_blur_{axis}")(x)
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv1")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    old = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(x), name="seed")
+    smooth = ((np.eye(48) + np.eye(48, k=1) + np.eye(48, k=-1)) / 3).astype(np.float32)
+    for axis in "hw":
+        old.get_layer(f"input_blur_{axis}").set_weights([smooth])
+    old.save(tmp_path / "old.keras")
+    faces = make_faces(3)[0][..., None].astype(np.float32)
+    model = load_model(tmp_path / "old.keras")
+    p = model.predict(faces, verbose=0)
+    assert p.shape == (3, 7) and conv_layer_names(model) == ["conv1"]
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(p, old.predict(faces, verbose=0), rtol=1e-6, atol=1e-7)
+
+
 def test_pixel_statistics_shapes():
     mean, var = pixel_statistics(np.full((3, 48, 48), 7, np.uint8))
     assert mean.shape == var.shape == (48, 48, 1) and mean.dtype == np.float32

@@ -1,12 +1,11 @@
-"""Split differences: profiles, blur estimation, Wiener deblurring, and the model's per-image input stage."""
+"""The data check: split profiles, blur estimation, the `fer data` / report warning, and the per-image input stage."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from fer_core.shift import estimate_blur, split_profile, wiener_deblur
+from fer_core.shift import compare_splits, estimate_blur, split_profile
 
 
 def textured_faces(n: int, seed: int = 0) -> np.ndarray:
@@ -50,36 +49,13 @@ def test_profile_tracks_contrast_and_sharpness(sharp):
     assert blurred.sharpness < plain.sharpness / 10 and 0 < plain.sharpness < 1
 
 
-def test_wiener_deblur_brings_blurred_faces_closer_to_the_sharp_ones(sharp):
-    truth, blurred = as_uint8(sharp), as_uint8(gaussian_blur(sharp, 2.0))
-    restored = wiener_deblur(blurred, 2.0)
-    assert restored.dtype == np.uint8 and restored.shape == blurred.shape
-    inner = slice(12, 36)  # the synthetic blur wraps around the border, the deblurring mirrors it: compare inside
-    error = lambda x: np.abs(x[:, inner, inner].astype(float) - truth[:, inner, inner]).mean()  # noqa: E731
-    assert error(restored) < 0.8 * error(blurred)
-    assert wiener_deblur(blurred, 0.0) is blurred
-
-
 def test_per_image_input_stage_ignores_brightness_and_contrast(tmp_path):
     from fer_core.models import build_model, load_model
 
-    model = build_model("seed", normalization="per_image", blur=1.5)
+    model = build_model("seed", normalization="per_image")
     faces = as_uint8(textured_faces(4, seed=1)).astype(np.float32)[..., None]
     changed = 0.6 * faces + 40  # dimmer, flatter copies of the same faces
     np.testing.assert_allclose(model.predict(changed, verbose=0), model.predict(faces, verbose=0), atol=2e-4)
-    rows, columns = model.get_layer("input_blur_h"), model.get_layer("input_blur_w")
-    assert not rows.trainable and not columns.trainable and not rows.trainable_weights + columns.trainable_weights
-    impulse = np.zeros((1, 48, 48, 1), np.float32)
-    impulse[0, 24, 24, 0] = 1.0
-    response = columns(rows(impulse)).numpy()[0, :, :, 0]
-    t = np.arange(-5, 6)  # radius ceil(3 sigma) = 5 for sigma 1.5
-    gaussian = np.exp(-(t**2) / (2 * 1.5**2))
-    expected = np.zeros((48, 48))
-    expected[19:30, 19:30] = np.outer(gaussian, gaussian) / gaussian.sum() ** 2
-    np.testing.assert_allclose(response, expected, atol=1e-7)  # a normalized 11x11 Gaussian, nothing beyond
-    kernel = tf.constant(expected[19:30, 19:30, None, None], tf.float32)  # the same blur as a zero-padded convolution
-    face = faces[:1] / 255.0
-    np.testing.assert_allclose(columns(rows(face)), tf.nn.conv2d(face, kernel, 1, "SAME"), atol=1e-6)  # borders too
     model.save(tmp_path / "m.keras")
     np.testing.assert_array_equal(load_model(tmp_path / "m.keras").predict(faces, verbose=0),
                                   model.predict(faces, verbose=0))
@@ -101,25 +77,23 @@ def shifted_data(tmp_path):
 def test_compare_splits_and_the_report_state_the_difference(shifted_data):
     from fer_core.data import Dataset, load_fer2013
     from fer_core.report import _splits_html
-    from fer_core.shift import compare_splits
 
     dataset = load_fer2013(shifted_data, cache=False)
     found = compare_splits(dataset)
     assert set(found.profiles) == {"train", "public"} and found.contrast_ratio < 0.85
-    assert found.blur == pytest.approx(2.5, abs=0.3) and "--deblur" in found.warning
+    assert found.blur == pytest.approx(2.5, abs=0.3)
+    differences = f"look blurred by a Gaussian of sigma {found.blur:.1f} px and have {found.contrast_ratio:.2f}x the contrast"
+    assert differences in found.warning and "check how this copy of FER2013 was made" in found.warning
     html = _splits_html(dataset)
-    assert "<table" in html and "look blurred by a Gaussian" in html
-    assert "This run does not correct the contrast and the blur; consider `fer train --normalization per_image" in html
-    fixed = _splits_html(dataset, {"normalization": "per_image", "deblur": 2.5, "blur": 1.5})
-    assert "corrects the contrast and the blur with `--normalization per_image --deblur 2.5 --blur 1.5`" in fixed
-    assert "does not correct" not in fixed
-    half = _splits_html(dataset, {"normalization": "per_image", "deblur": 0})
-    assert "corrects the contrast with `--normalization per_image`. It does not correct the blur; " \
-           f"consider `fer train --deblur {found.blur:.1f} --blur 1.5`" in half
+    assert "<table" in html and "look blurred by a Gaussian" in html and "fer train" not in html
     same = Dataset(dataset.source, {"train": dataset["public"], "public": dataset["public"]})
     assert compare_splits(same).warning is None and "look alike" in _splits_html(same)
     alone = Dataset(dataset.source, {"public": dataset["public"]})
     assert not compare_splits(alone).compared and "not compared" in _splits_html(alone)
+
+
+def _warnings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("warning:")]
 
 
 def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(shifted_data, capsys):
@@ -128,20 +102,15 @@ def test_fer_data_warns_when_training_faces_are_blurrier_than_the_test_faces(shi
     assert main(["data", "--data", str(shifted_data)]) == 0
     out = capsys.readouterr().out
     assert "sharpness" in out
-    warning = next(line for line in out.splitlines() if line.startswith("warning:"))
+    [warning] = _warnings(out)
     sigma = float(warning.split("sigma ")[1].split(" px")[0])
-    assert sigma == pytest.approx(2.5, abs=0.3) and "--deblur" in warning
+    assert sigma == pytest.approx(2.5, abs=0.3) and "--" not in warning  # states the difference, no training flags
 
 
-def test_the_blurred_input_is_standardized_again_for_sharp_and_smooth_faces_alike():
-    import keras
+@pytest.mark.data
+def test_the_real_splits_look_alike_and_fer_data_prints_no_warning(real_data, capsys):
+    from fer_core.cli import main
 
-    from fer_core.models import build_model
-
-    model = build_model("seed", normalization="per_image", blur=1.5)
-    stage = keras.Model(model.inputs, model.get_layer("per_image_blurred").output)
-    sharp = as_uint8(textured_faces(3, seed=4))
-    smooth = as_uint8(gaussian_blur(textured_faces(3, seed=4), 3.0))
-    for faces in (sharp, smooth):
-        out = stage.predict(faces[..., None].astype(np.float32), verbose=0)
-        np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1.0, atol=0.01)
+    assert main(["data", "--data", str(real_data)]) == 0
+    out = capsys.readouterr().out
+    assert "sharpness" in out and not _warnings(out), out
