@@ -283,6 +283,14 @@ def _read_images(root: Path) -> dict[str, Split]:
 
 
 def _read(fmt: str, path: Path) -> dict[str, Split]:
+    """The splits one file (or image folder) holds; a DataError if it holds no face at all."""
+    splits = _read_format(fmt, path)
+    if not any(len(split) for split in splits.values()):
+        raise DataError(f"{path}: holds no faces (expected rows after the header, or image files)")
+    return splits
+
+
+def _read_format(fmt: str, path: Path) -> dict[str, Split]:
     if fmt == "kaggle":
         return _read_kaggle(path)
     if fmt == "private":

@@ -175,6 +175,23 @@ def test_empty_file(tmp_path):
         load_fer2013(path)
 
 
+def test_a_header_without_rows_is_an_error_not_an_empty_table(tmp_path, capsys):
+    from fer_core import cli
+
+    path = write_text(tmp_path / "fer2013.csv", "emotion,pixels,Usage\n")
+    with pytest.raises(DataError, match="fer2013.csv: holds no faces"):
+        load_fer2013(path)
+    assert cli.main(["data", "--data", str(path)]) == 2
+    assert "holds no faces" in capsys.readouterr().err
+
+
+def test_an_empty_private_file_beside_a_good_one_is_named(kaggle_folder):
+    folder = kaggle_folder[0]
+    (folder / "private_test.csv").write_text("id,pixels\n")
+    with pytest.raises(DataError, match="private_test.csv: holds no faces"):
+        load_fer2013(folder, cache=False)
+
+
 def test_corrupt_image(tmp_path):
     (tmp_path / "train" / "happy").mkdir(parents=True)
     (tmp_path / "train" / "happy" / "Training_9.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")

@@ -455,15 +455,27 @@ def gradient_ascent(
 # ----------------------------------------------------------------------------- stability
 
 
-def _mean_pairwise_correlation(images: np.ndarray) -> float:
-    """Mean Pearson correlation over all pairs of ``(S, H, W)`` images (``nan`` if one is flat)."""
-    flat = images.reshape(len(images), -1).astype(np.float64)
-    flat = flat - flat.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(flat, axis=1)
-    if np.any(norms == 0):
+def shifted_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """The best Pearson correlation of two ``(H, W)`` images over all circular shifts of one against the other.
+
+    Computed for every shift at once with the FFT (the cross-correlation theorem).
+    A grating and the same grating at another phase score about 1, where their
+    plain correlation can be 0 or negative; two unrelated noise images score near 0
+    (the best of H*W chance correlations). ``nan`` if either image is flat.
+    """
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    if norm == 0:
         return float("nan")
-    unit = flat / norms[:, None]
-    return float((unit @ unit.T)[np.triu_indices(len(images), k=1)].mean())
+    correlations = np.fft.irfft2(np.fft.rfft2(a) * np.conj(np.fft.rfft2(b)), s=a.shape)
+    return float(correlations.max() / norm)
+
+
+def seed_similarity(images: np.ndarray) -> float:
+    """Mean :func:`shifted_correlation` over all pairs of ``(S, H, W)`` images of one filter from S seeds."""
+    pairs = [(i, j) for i in range(len(images)) for j in range(i + 1, len(images))]
+    return float(np.mean([shifted_correlation(images[i], images[j]) for i, j in pairs]))
 
 
 def stability(
@@ -477,9 +489,9 @@ def stability(
     """How alike a filter's gradient-ascent images are from seed to seed.
 
     Runs :func:`gradient_ascent` (``options`` go to it) for every filter and
-    seed in one batch, then averages the Pearson correlation of each filter's
-    images over all pairs of seeds. Jitter and the start noise differ per seed,
-    so a feature drawn at a shifted place lowers the score too.
+    seed in one batch, then scores each filter's images with :func:`seed_similarity`:
+    the correlation over all pairs of seeds, at the best circular shift, so the
+    same pattern found at another place or phase still counts as the same.
 
     Returns:
         ``float32 (K,)`` in -1..1: near 1 means the same image whatever the seed.
@@ -489,7 +501,7 @@ def stability(
     chosen = _filter_indices(model, layer, filters)
     rows = gradient_ascent(model, layer, np.tile(chosen, len(seeds)), seed=np.repeat(seeds, len(chosen)), **options)
     per_seed = rows.images.reshape(len(seeds), len(chosen), IMAGE_SIZE, IMAGE_SIZE)
-    return np.array([_mean_pairwise_correlation(per_seed[:, k]) for k in range(len(chosen))], np.float32)
+    return np.array([seed_similarity(per_seed[:, k]) for k in range(len(chosen))], np.float32)
 
 
 # ----------------------------------------------------------------------------- dossier

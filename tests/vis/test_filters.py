@@ -137,6 +137,18 @@ def test_stability_is_one_for_equal_seeds_and_lower_for_different_ones(tiny):
         F.stability(tiny, "c2", [0], seeds=(0,))
 
 
+def test_seed_similarity_sees_a_shifted_grating_as_the_same_and_noise_as_unrelated():
+    y, x = np.mgrid[0:48, 0:48]
+    grating = np.sin(2 * np.pi * (x + 0.5 * y) / 8)
+    shifted = np.sin(2 * np.pi * (x + 0.5 * y) / 8 + np.pi)  # half a period on: plain correlation -1
+    assert np.corrcoef(grating.ravel(), shifted.ravel())[0, 1] < -0.99
+    assert F.shifted_correlation(grating, shifted) == pytest.approx(1.0, abs=1e-6)
+    assert F.seed_similarity(np.stack([grating, shifted, np.roll(grating, 5, axis=1)])) == pytest.approx(1.0, abs=1e-6)
+    noise = np.random.default_rng(0).normal(size=(2, 48, 48))
+    assert abs(F.shifted_correlation(noise[0], noise[1])) < 0.12
+    assert np.isnan(F.shifted_correlation(np.ones((48, 48)), grating))
+
+
 def test_filter_dossier(tiny):
     images, labels = make_faces(21, seed=5)
     labels = np.where(labels == 1, 0, labels)  # no "disgust" face
