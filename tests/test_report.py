@@ -65,13 +65,15 @@ def fixture(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_report(fixture):
     start = time.perf_counter()
-    out = write_report(
-        fixture["run"],
-        fixture["tmp"] / "out" / "report.html",
-        fixture["dataset"],
-        ablation_dir=fixture["ablation"],
-        **FAST,
-    )
+    with pytest.MonkeyPatch.context() as env:  # module-scoped: the per-test cache of conftest is not set yet
+        env.setenv("FER_CACHE", str(fixture["tmp"] / "cache"))
+        out = write_report(
+            fixture["run"],
+            fixture["tmp"] / "out" / "report.html",
+            fixture["dataset"],
+            ablation_dir=fixture["ablation"],
+            **FAST,
+        )
     return out, out.read_text(), time.perf_counter() - start
 
 

@@ -9,7 +9,6 @@ from fer_core.misclassified import (
     confusion_pair,
     misclassified,
     misclassified_from_model,
-    pair_rows,
     predictions_table,
     sort_samples,
 )
@@ -56,8 +55,9 @@ def test_filter_by_confusion_pair():
     assert confusion_pair(wrong, 2, 5).index.tolist() == [1, 2]
     assert confusion_pair(wrong, true="happy").index.tolist() == [3]
     assert confusion_pair(wrong, predicted="sad").empty
-    assert pair_rows(PROBABILITIES, LABELS, "fear", "fear").tolist() == [0]  # correct pairs too
-    assert pair_rows(PROBABILITIES, LABELS, "fear", "surprise").tolist() == [1, 2]
+    table = predictions_table(PROBABILITIES, LABELS)
+    assert confusion_pair(table, "fear", "fear").index.tolist() == [0]  # correct pairs too
+    assert confusion_pair(table, "fear", "surprise").index.tolist() == [1, 2]
     with pytest.raises(FerError, match="unknown emotion 'joy'"):
         confusion_pair(wrong, "joy")
 
