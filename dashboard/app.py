@@ -14,6 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import state
 import streamlit as st
 
+from fer_core.runs import default_model_index
+
 st.set_page_config(page_title="FER Lens", page_icon=":material/visibility:", layout="wide")
 
 PAGES = {
@@ -21,6 +23,7 @@ PAGES = {
         st.Page("app_pages/model.py", title="Model", icon=":material/neurology:", url_path="model", default=True),
         st.Page("app_pages/filters.py", title="Filters", icon=":material/grid_view:", url_path="filters"),
         st.Page("app_pages/compare.py", title="Compare runs", icon=":material/monitoring:", url_path="compare"),
+        st.Page("app_pages/training.py", title="Training", icon=":material/model_training:", url_path="training"),
     ],
     "On FER2013": [
         st.Page(
@@ -44,7 +47,14 @@ with st.sidebar:
     models = state.model_files()
     if models:
         st.selectbox(
-            "Model", list(models), index=state.default_model_index(models), format_func=models.get, key="model"
+            "Model", list(models), index=default_model_index(models), format_func=models.get, key="model"
+        )
+        st.selectbox(
+            "Compare with",
+            [None, *models],
+            format_func=lambda path: "none" if path is None else models[path],
+            key="compare_model",
+            help="A second model, shown beside the first on Filters, Confusion matrix, Misclassified and Saliency",
         )
     else:
         st.warning("No model found in `assets/models/` or `runs/`.")

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -22,16 +21,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from fer_core import faces
+from fer_core.ablation import ablation_folder, ablation_rows
 from fer_core.data import HOW_TO_GET, Dataset, Split, load_fer2013
 from fer_core.errors import FerError
+from fer_core.evaluate import saved_probabilities
+from fer_core.faces import read_photo
 from fer_core.filter_cache import STEPS as FILTER_STEPS
 from fer_core.filter_cache import FilterCache, file_digest
-from fer_core.images import ImageError, open_image, to_face_array
-from fer_core.runs import Run
+from fer_core.images import ImageError
+from fer_core.paths import data_from_env
+from fer_core.runs import Run, find_all_runs, find_models, find_runs, search_folders
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL_FILE = "model.keras"
 DATA_HELP = (
     "**No FER2013 data.** This page needs the FER2013 faces. Get `fer2013.csv` from the Kaggle "
     "*Challenges in Representation Learning: Facial Expression Recognition* competition, then start the "
@@ -48,58 +51,28 @@ class ModelKey(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- finding models and runs
-
-
-def _model_folders() -> list[tuple[str, Path]]:
-    """``(kind, folder)`` pairs searched for ``*/model.keras``: shipped models, then runs."""
-    folders = [("shipped", ROOT / "assets" / "models"), ("run", ROOT / "runs"), ("run", Path.cwd() / "runs")]
-    if os.environ.get("FER_RUNS"):
-        folders.append(("run", Path(os.environ["FER_RUNS"]).expanduser()))
-    return folders
+# Thin, uncached calls into fer_core.runs: a run started a second ago must show up.
 
 
 def model_files() -> dict[str, str]:
-    """Every model the picker offers: ``{path: label}``, shipped models first."""
-    found: dict[str, str] = {}
-    for kind, folder in _model_folders():
-        for file in sorted(folder.glob(f"*/{MODEL_FILE}")) if folder.is_dir() else []:
-            found.setdefault(str(file.resolve()), f"{file.parent.name} ({kind})")
-    return found
+    """Every model the picker offers: ``{path: label}``, shipped models first (:func:`fer_core.runs.find_models`)."""
+    return find_models(search_folders(ROOT))
 
 
 def run_folders() -> dict[str, Path]:
-    """Runs with a ``metrics.json`` or ``history.csv``: ``{name: folder}`` (for Compare runs)."""
-    found: dict[str, Path] = {}
-    for _, folder in _model_folders():
-        for run in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if (run / "metrics.json").is_file() or (run / "history.csv").is_file():
-                found.setdefault(run.name if run.name not in found else str(run), run.resolve())
-    return found
+    """Runs with a ``metrics.json`` or ``history.csv``: ``{name: folder}`` (:func:`fer_core.runs.find_runs`)."""
+    return find_runs(search_folders(ROOT))
 
 
-def ablation_folder() -> Path | None:
-    """The folder of ablation runs: ``$FER_ABLATION`` or the shipped ``assets/ablation``, if it exists."""
-    folder = Path(os.environ.get("FER_ABLATION", "") or ROOT / "assets" / "ablation").expanduser()
-    return folder if folder.is_dir() else None
+def training_folders() -> dict[str, tuple[str, Path]]:
+    """Every run folder and shipped model: ``{label: (kind, folder)}`` (:func:`fer_core.runs.find_all_runs`)."""
+    return find_all_runs(search_folders(ROOT))
 
 
 def ablation_table() -> pd.DataFrame | None:
-    """The 2x2 normalization x augmentation table (``fer_core.report.ablation_rows``), or ``None`` without a folder."""
-    from fer_core.report import ablation_rows
-
-    folder = ablation_folder()
+    """The 2x2 normalization x augmentation table (``fer_core.ablation.ablation_rows``), or ``None`` without a folder."""
+    folder = ablation_folder(ROOT)
     return pd.DataFrame(ablation_rows(folder)) if folder is not None else None
-
-
-def default_model_index(models: dict[str, str]) -> int:
-    """Where the picker starts: the model at ``$FER_MODEL`` (a file or a run folder) if listed, else the first."""
-    wanted = os.environ.get("FER_MODEL", "").strip()
-    if wanted:
-        path = Path(wanted).expanduser().resolve()
-        path = path / MODEL_FILE if path.is_dir() else path
-        if str(path) in models:
-            return list(models).index(str(path))
-    return 0
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -139,6 +112,19 @@ def require_model() -> ModelKey:
     return key
 
 
+def compared_model() -> ModelKey | None:
+    """The model chosen under "Compare with" (``None`` when none, gone, or the same as the first)."""
+    path = st.session_state.get("compare_model")
+    if not path or path == st.session_state.get("model") or not Path(path).is_file():
+        return None
+    return model_key(path)
+
+
+def model_label(key: ModelKey) -> str:
+    """The picker's name of a model: ``tiny-a (run)``."""
+    return model_files().get(key.path, Path(key.path).parent.name)
+
+
 def run_of(key: ModelKey) -> Run:
     """The run (or shipped-model) folder holding the model file."""
     return Run(Path(key.path).parent)
@@ -154,7 +140,7 @@ def _load_dataset(source: str) -> Dataset:
 
 def dataset() -> tuple[Dataset | None, str]:
     """``(dataset, status)``: the FER2013 at ``$FER_DATA`` or ``None`` and why not."""
-    source = os.environ.get("FER_DATA", "").strip()
+    source = data_from_env()
     if not source:
         return None, f"FER_DATA is not set: {HOW_TO_GET}"
     try:
@@ -169,7 +155,7 @@ def require_data() -> Split:
     """The labeled PublicTest split; otherwise one info box on how to get FER2013, and stop."""
     data, status = dataset()
     if data is None or "public" not in data or not data["public"].labeled:
-        st.info(DATA_HELP if not os.environ.get("FER_DATA", "").strip() else f"{DATA_HELP}\n\n{status}")
+        st.info(DATA_HELP if not data_from_env() else f"{DATA_HELP}\n\n{status}")
         st.stop()
     return data["public"]
 
@@ -215,34 +201,7 @@ def channel_count(key: ModelKey, layer: str) -> int:
     return count(load_model(key), layer)
 
 
-def read_run_files(key: ModelKey) -> dict:
-    """The run folder's ``config``, ``history`` and ``metrics`` (each empty when missing)."""
-    return read_run(run_of(key).root)
-
-
-def read_run(folder: Path) -> dict:
-    run, out = Run(folder), {"config": {}, "history": [], "metrics": {}}
-    for name, reader, file in (("config", run.config, run.config_file), ("metrics", run.metrics, run.metrics_file)):
-        if file.is_file():
-            try:
-                out[name] = reader()
-            except FerError as exc:
-                out[f"{name}_error"] = str(exc)
-    out["history"] = run.history()
-    return out
-
-
 # ----------------------------------------------------------------------------- predictions
-
-
-def _saved_probabilities(key: ModelKey, split: Split) -> np.ndarray | None:
-    """The run's ``predictions.npz`` when it is newer than the model and scores this very split."""
-    run = run_of(key)
-    if not run.predictions_file.is_file() or run.predictions_file.stat().st_mtime < Path(key.path).stat().st_mtime:
-        return None
-    saved = run.predictions()
-    same = saved.get("labels") is not None and np.array_equal(saved["labels"], split.labels)
-    return saved["probabilities"].astype(np.float32) if same else None
 
 
 @st.cache_data(show_spinner="Scoring the PublicTest faces…", max_entries=8)
@@ -251,7 +210,7 @@ def public_probabilities(key: ModelKey, source: str) -> np.ndarray:
     from fer_core.evaluate import predict_proba
 
     split = _public(source)
-    saved = _saved_probabilities(key, split)
+    saved = saved_probabilities(run_of(key), split.labels, key.path)
     return saved if saved is not None else predict_proba(load_model(key), split.images)
 
 
@@ -364,13 +323,12 @@ def filter_images_cached(key: ModelKey, layer: str, first: int = 0, last: int | 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def filter_seeds(key: ModelKey, layer: str, index: int, seeds: tuple[int, ...] = (0, 1, 2)) -> tuple[np.ndarray, float]:
-    """One filter's gradient-ascent image from several seeds, and their stability score (-1..1)."""
-    from fer_core.vis.filters import gradient_ascent, stability
+    """One filter's gradient-ascent image from several seeds, and their stability score (-1..1, shift-invariant)."""
+    from fer_core.vis.filters import gradient_ascent, seed_similarity
 
     model = load_model(key)
     images = gradient_ascent(model, layer, [index] * len(seeds), seed=np.asarray(seeds), steps=FILTER_STEPS).images
-    score = stability(model, layer, [index], seeds=seeds, steps=FILTER_STEPS)[0]
-    return images, float(score)
+    return images, seed_similarity(images)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -396,7 +354,7 @@ def upload_limit_bytes() -> int:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def decode_upload(data: bytes, name: str) -> np.ndarray:
-    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side.
+    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side (:func:`fer_core.faces.read_photo`).
 
     Raises:
         ImageError: one line for a file over the upload limit, not an image,
@@ -406,46 +364,10 @@ def decode_upload(data: bytes, name: str) -> np.ndarray:
         raise ImageError(
             f"{name}: {len(data) / 2**20:.1f} MB is over the {upload_limit_bytes() // 2**20} MB upload limit"
         )
-    image = open_image(data, name).convert("L")
-    image.thumbnail((1024, 1024))
-    return np.asarray(image, np.uint8)
-
-
-@st.cache_resource(show_spinner=False)
-def _face_detector():
-    import cv2
-
-    return cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    return read_photo(data, name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def find_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Faces in a ``uint8 (H, W)`` photo by OpenCV's Haar cascade (Viola & Jones 2001): ``(x, y, w, h)`` boxes."""
-    import cv2
-
-    min_side = max(24, min(gray.shape) // 12)
-    boxes = _face_detector().detectMultiScale(
-        cv2.equalizeHist(gray), scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
-    )
-    return sorted((tuple(int(v) for v in box) for box in boxes), key=lambda b: b[0])
-
-
-def crop_face(gray: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """``uint8 (48, 48)``: the box (or the whole image) resized to the model's face format."""
-    from PIL import Image
-
-    x, y, w, h = box or (0, 0, gray.shape[1], gray.shape[0])
-    return to_face_array(Image.fromarray(gray[y : y + h, x : x + w]))
-
-
-def mark_faces(gray: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
-    """``uint8 (H, W, 3)``: the photo with a numbered frame around each face."""
-    from PIL import Image, ImageDraw
-
-    image = Image.fromarray(gray).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    width = max(2, min(gray.shape) // 200)
-    for number, (x, y, w, h) in enumerate(boxes, start=1):
-        draw.rectangle((x, y, x + w, y + h), outline=(91, 75, 214), width=width)
-        draw.text((x + width + 2, y + width + 2), str(number), fill=(255, 255, 0))
-    return np.asarray(image)
+    """Faces in a ``uint8 (H, W)`` photo (:func:`fer_core.faces.find_faces`): ``(x, y, w, h)`` boxes."""
+    return faces.find_faces(gray)

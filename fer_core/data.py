@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,9 @@ import pandas as pd
 from fer_core.errors import DataError
 from fer_core.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
+from fer_core.paths import DATA_VARIABLE, data_from_env
+from fer_core.paths import cache_dir as default_cache_dir  # noqa: F401 (the old name, kept for importers)
+from fer_core.runs import atomic_path
 
 CACHE_VERSION = 1
 HOW_TO_GET = (
@@ -93,8 +95,8 @@ def find_data(path: str | os.PathLike | None = None) -> Path:
     Raises:
         DataError: naming where it looked and how to get the data.
     """
-    if path is None and os.environ.get("FER_DATA"):
-        path, origin = os.environ["FER_DATA"], "FER_DATA"
+    if path is None and data_from_env():
+        path, origin = data_from_env(), DATA_VARIABLE
     else:
         origin = "--data"
     if path is None:
@@ -313,11 +315,6 @@ def _parse(plan: list[tuple[str, Path]]) -> dict[str, Split]:
 # ----------------------------------------------------------------------------- cache
 
 
-def default_cache_dir() -> Path:
-    """``$FER_CACHE`` if set, else ``~/.cache/fer_lens``."""
-    return Path(os.environ.get("FER_CACHE") or Path.home() / ".cache" / "fer_lens")
-
-
 def _source_files(plan: list[tuple[str, Path]]) -> list[Path]:
     files = []
     for fmt, path in plan:
@@ -339,15 +336,8 @@ def _save_cache(path: Path, splits: dict[str, Split]) -> None:
         arrays[f"{name}/ids"] = split.ids
         if split.labels is not None:
             arrays[f"{name}/labels"] = split.labels
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
 
 
 def _load_cache(path: Path) -> dict[str, Split] | None:
@@ -401,6 +391,6 @@ def load_optional_dataset(path: str | os.PathLike | None = None):
 
     A path that is given but wrong is still an error (:class:`fer_core.errors.DataError`).
     """
-    if path is None and not os.environ.get("FER_DATA"):
+    if path is None and not data_from_env():
         return None
     return load_fer2013(path)

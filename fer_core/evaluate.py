@@ -1,4 +1,9 @@
-"""Scoring: probabilities, accuracy, confusion matrix, per-class report, submissions."""
+"""Scoring: probabilities, accuracy, confusion matrix, per-class report, top-k, submissions.
+
+Everything but model scoring is numpy arithmetic: this module does not import
+Keras (a model is only called, through its own ``predict``), so the dashboard's
+pages can use the metrics without loading TensorFlow.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,25 @@ import csv
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
-from fer_core.data import Split
 from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from fer_core.runs import Run, write_json, write_npz, write_text
 
+if TYPE_CHECKING:
+    import keras
+
+    from fer_core.data import Split
+
 
 def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for raw faces.
+    """Class probabilities for raw faces (the one function here that runs a model).
 
     Args:
+        model: a loaded FER Lens model (raw pixels in, 7 softmax probabilities out).
         images: ``uint8 (N, 48, 48)`` or ``(N, 48, 48, 1)``, values 0..255.
 
     Returns:
@@ -111,6 +121,27 @@ def evaluate_run(run: Run, model: keras.Model, split: Split, split_name: str = "
     return metrics
 
 
+def saved_probabilities(run: Run, labels: np.ndarray, model_file: str | Path | None = None) -> np.ndarray | None:
+    """The probabilities in ``run``'s ``predictions.npz``, when they still hold for the model and the split.
+
+    Args:
+        run: the run folder (``fer evaluate`` wrote ``predictions.npz`` there).
+        labels: ``int (N,)`` labels of the split to be scored, 0..6.
+        model_file: the model they must be newer than (default ``run``'s ``model.keras``).
+
+    Returns:
+        ``float32 (N, 7)``, or ``None`` when there is no ``predictions.npz``, no model file, the file is
+        older than the model (it was retrained since), or its labels are not ``labels`` (another split).
+    """
+    model = Path(model_file) if model_file is not None else run.model_file
+    file = run.predictions_file
+    if not file.is_file() or not model.is_file() or file.stat().st_mtime < model.stat().st_mtime:
+        return None
+    saved = run.predictions()
+    same = saved.get("labels") is not None and np.array_equal(saved["labels"], labels)
+    return saved["probabilities"].astype(np.float32) if same else None
+
+
 def write_submission(path: str | Path, ids: np.ndarray, probabilities: np.ndarray) -> None:
     """Write a Kaggle submission ``id,label`` (one row per id), atomically."""
     buffer = io.StringIO()
@@ -121,6 +152,12 @@ def write_submission(path: str | Path, ids: np.ndarray, probabilities: np.ndarra
 
 
 def top_k(probabilities: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
-    """For each row of ``(N, 7)`` probabilities, the ``k`` likeliest ``(emotion, p)``."""
-    order = np.argsort(-probabilities, axis=1)[:, :k]
+    """For each row of ``float (N, 7)`` probabilities, the ``k`` likeliest ``(emotion, p)``, likeliest first
+    (ties: the lower class index first)."""
+    order = np.argsort(-np.asarray(probabilities), axis=1, kind="stable")[:, :k]
     return [[(EMOTIONS[c], float(row[c])) for c in idx] for row, idx in zip(probabilities, order)]
+
+
+def top_k_text(probabilities: np.ndarray, k: int = 3, separator: str = ", ") -> list[str]:
+    """:func:`top_k` in words, one string per row of ``float (N, 7)``, e.g. ``"fear 41%, sad 30%, angry 9%"``."""
+    return [separator.join(f"{name} {p:.0%}" for name, p in row) for row in top_k(probabilities, k)]

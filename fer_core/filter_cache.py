@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.data import default_cache_dir
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
+from fer_core.paths import filter_cache_dir
 from fer_core.runs import atomic_path, write_npz
 
 CHUNK = 32  # filters per batched optimization and per file
@@ -57,18 +57,22 @@ class FilterCache:
     Args:
         model_path: the ``.keras`` file; its folder may hold shipped images.
         digest: :func:`file_digest` of it (computed when not given).
-        user_dir: where computed chunks are written (default ``$FER_CACHE/filters``).
+        user_dir: where computed chunks are written (default :func:`fer_core.paths.filter_cache_dir`).
+        steps: gradient-ascent steps of the images (default :data:`STEPS`, what the dashboard shows).
     """
 
-    def __init__(self, model_path: str | Path, digest: str | None = None, user_dir: Path | None = None):
+    def __init__(
+        self, model_path: str | Path, digest: str | None = None, user_dir: Path | None = None, steps: int | None = None
+    ):
         self.model_path = Path(model_path)
         self.digest = digest or file_digest(self.model_path)
         self.shipped = self.model_path.parent / SHIPPED_FOLDER / f"{self.model_path.stem}-{self.digest}"
-        self.user = (user_dir or default_cache_dir() / "filters") / self.digest
+        self.user = (user_dir or filter_cache_dir()) / self.digest
+        self.steps = steps or STEPS
 
-    @staticmethod
-    def file_name(layer: str, start: int, stop: int) -> str:
-        return f"{layer}-{start}-{stop}-s{STEPS}.npz"
+    def file_name(self, layer: str, start: int, stop: int) -> str:
+        """``<layer>-<start>-<stop>-s<steps>.npz``: the file of one chunk."""
+        return f"{layer}-{start}-{stop}-s{self.steps}.npz"
 
     def find(self, layer: str, start: int, stop: int) -> Path | None:
         """The first readable file of one chunk (shipped, then user cache), or ``None``."""
@@ -110,7 +114,7 @@ class FilterCache:
         for done, (start, stop) in enumerate(parts, start=1):
             saved = self.read(layer, start, stop)
             if saved is None:
-                saved = gradient_ascent(model, layer, np.arange(start, stop), steps=STEPS).images
+                saved = gradient_ascent(model, layer, np.arange(start, stop), steps=self.steps).images
                 write_npz((into or self.user) / self.file_name(layer, start, stop), images=saved)
             found.append(saved)
             if on_progress:
@@ -167,7 +171,7 @@ def precompute(
 
 def _copy_user_chunks(cache: FilterCache, layer: str) -> None:
     """Chunks found in the user cache go beside the model too (they are the same images)."""
-    for file in cache.user.glob(f"{layer}-*-s{STEPS}.npz") if cache.user.is_dir() else []:
+    for file in cache.user.glob(f"{layer}-*-s{cache.steps}.npz") if cache.user.is_dir() else []:
         target = cache.shipped / file.name
         if not target.is_file():
             with atomic_path(target) as tmp:

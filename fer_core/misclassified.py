@@ -7,14 +7,19 @@ example true fear predicted surprise vs. true fear predicted fear).
 
 from __future__ import annotations
 
-import keras
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
-from fer_core.data import Split
 from fer_core.errors import FerError
-from fer_core.evaluate import predict_proba
+from fer_core.evaluate import predict_proba, top_k_text
 from fer_core.labels import EMOTIONS, NUM_CLASSES
+
+if TYPE_CHECKING:
+    import keras
+
+    from fer_core.data import Split
 
 COLUMNS = (
     "id",
@@ -57,10 +62,6 @@ def class_index(emotion: int | str) -> int:
     return int(emotion)
 
 
-def _top3_text(order: np.ndarray, p: np.ndarray) -> list[str]:
-    return [", ".join(f"{EMOTIONS[c]} {row[c]:.0%}" for c in idx) for idx, row in zip(order, p)]
-
-
 def predictions_table(probabilities: np.ndarray, labels: np.ndarray, ids: np.ndarray | None = None) -> pd.DataFrame:
     """Every sample with its true and predicted class, confidence and top-3.
 
@@ -91,7 +92,7 @@ def predictions_table(probabilities: np.ndarray, labels: np.ndarray, ids: np.nda
             "true_probability": p[rows, y],
             **{f"top{k + 1}": order[:, k] for k in range(3)},
             **{f"top{k + 1}_probability": p[rows, order[:, k]] for k in range(3)},
-            "top3_text": _top3_text(order, p),
+            "top3_text": top_k_text(p, 3),
         },
         index=pd.Index(rows, name="row"),
     )
@@ -144,8 +145,3 @@ def confusion_pair(
         keep &= frame["predicted"].to_numpy() == class_index(predicted)
     return frame[keep]
 
-
-def pair_rows(probabilities: np.ndarray, labels: np.ndarray, true: int | str, predicted: int | str) -> np.ndarray:
-    """``int64`` rows whose true and predicted emotions are the given ones (correct pairs allowed)."""
-    p, y = _check(probabilities, labels)
-    return np.flatnonzero((y == class_index(true)) & (p.argmax(axis=1) == class_index(predicted))).astype(np.int64)

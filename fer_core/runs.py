@@ -1,6 +1,6 @@
 """A run directory and atomic file writes.
 
-Layout (DESIGN.md)::
+Layout (../shared/DESIGN.md in the project workspace)::
 
     RUN/config.json        the TrainConfig that made it
     RUN/history.csv        one row per finished epoch
@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
+import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from fer_core.errors import FerError
+from fer_core.paths import MODEL_FILE, model_from_env, runs_from_env
 
 
 @contextlib.contextmanager
@@ -73,6 +76,17 @@ def write_npz(path: str | Path, **arrays: np.ndarray) -> None:
         np.savez_compressed(tmp, **arrays)
 
 
+def _history_row(row: dict) -> dict | None:
+    """One ``history.csv`` row as floats (empty cells left out), or None for a line cut short by a
+    write in progress or a crash: too few or too many cells, or a cell that is not a number."""
+    if None in row or None in row.values():
+        return None
+    try:
+        return {k: float(v) for k, v in row.items() if v != ""}
+    except ValueError:
+        return None
+
+
 class Run:
     """Paths and readers for one run directory."""
 
@@ -81,7 +95,7 @@ class Run:
 
     config_file = property(lambda self: self.root / "config.json")
     history_file = property(lambda self: self.root / "history.csv")
-    model_file = property(lambda self: self.root / "model.keras")
+    model_file = property(lambda self: self.root / MODEL_FILE)
     checkpoint_dir = property(lambda self: self.root / "checkpoint")
     state_file = property(lambda self: self.root / "checkpoint" / "state.json")
     metrics_file = property(lambda self: self.root / "metrics.json")
@@ -104,7 +118,7 @@ class Run:
         if not self.history_file.is_file():
             return []
         with open(self.history_file, newline="") as stream:
-            rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(stream)]
+            rows = [row for row in map(_history_row, csv.DictReader(stream)) if row is not None]
         return [{**row, "epoch": int(row["epoch"])} if "epoch" in row else row for row in rows]
 
     def write_history(self, rows: list[dict]) -> None:
@@ -123,6 +137,25 @@ class Run:
     def predictions(self) -> dict[str, np.ndarray]:
         with np.load(self.predictions_file, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
+
+    def contents(self) -> dict:
+        """``{"config": dict, "history": list[dict], "metrics": dict}``, each empty when its file is missing.
+
+        ``history`` is :meth:`history`'s (a cut line left out); an unreadable
+        ``config.json`` or ``metrics.json`` stays empty and its one-line error is
+        added as ``config_error`` / ``metrics_error``.
+        """
+        out = {"config": {}, "history": self.history(), "metrics": {}}
+        for name, reader, file in (
+            ("config", self.config, self.config_file),
+            ("metrics", self.metrics, self.metrics_file),
+        ):
+            if file.is_file():
+                try:
+                    out[name] = reader()
+                except FerError as exc:
+                    out[f"{name}_error"] = str(exc)
+        return out
 
 
 def run_status(run: Run, now: float | None = None) -> str:
@@ -144,3 +177,230 @@ def run_status(run: Run, now: float | None = None) -> str:
     except (FerError, OSError, ValueError, KeyError, TypeError):
         return "new" if not run.history_file.is_file() else "interrupted"
     return "finished" if done >= epochs else "interrupted"
+
+
+# ----------------------------------------------------------------------------- a run at a glance (Training page)
+
+NOT_OPTIONS = ("data", "out")  # where the run read and wrote, not how it trained
+
+
+def format_duration(seconds: float) -> str:
+    """``3 h 05 min``, ``12 min``, or ``40 s`` (as ``fer train`` prints them; no TensorFlow here)."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """One run folder at a glance, from its files alone (:func:`run_summary`).
+
+    ``epoch`` counts finished epochs; ``current`` is the epoch in progress (1-based,
+    running only) and ``batch``/``batches`` how far into it; ``progress`` is 0..1 of
+    ``epochs`` (``None`` when the number of epochs is unknown). Seconds are floats;
+    ``time_left`` only while running or interrupted. ``options`` maps each config
+    field that differs from its :class:`~fer_core.config.TrainConfig` default to its
+    value (``None`` without a readable ``config.json``); ``problems`` names each file that
+    could not be read.
+    """
+
+    status: str
+    model: str | None = None
+    epoch: int = 0
+    epochs: int | None = None
+    current: int | None = None
+    batch: int | None = None
+    batches: int | None = None
+    progress: float | None = None
+    seconds_per_epoch: float | None = None
+    time_left: float | None = None
+    best_accuracy: float | None = None
+    options: dict | None = None
+    has_model: bool = False
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def epoch_text(self) -> str:
+        """``epoch 4 of 60`` (the one in progress while running), ``3 epochs`` when the total is unknown."""
+        k = self.current if self.current is not None else self.epoch
+        return f"epoch {k} of {self.epochs}" if self.epochs else f"{self.epoch} epochs"
+
+    @property
+    def options_text(self) -> str:
+        """``augment=False, seed=1``, ``defaults``, or ``—`` when the config is unknown."""
+        if self.options is None:
+            return "—"
+        return ", ".join(f"{k}={v}" for k, v in self.options.items()) or "defaults"
+
+
+def differing_options(config: dict) -> dict:
+    """The entries of a saved config that differ from :class:`~fer_core.config.TrainConfig`'s defaults.
+
+    ``data`` and ``out`` are left out; a key this version does not know (an option
+    since removed) is kept only when it is set (not 0, False, empty or None).
+    """
+    from fer_core.config import TrainConfig
+
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    found = {}
+    for name, value in config.items():
+        if name in NOT_OPTIONS:
+            continue
+        if (value != TrainConfig.default(name)) if name in known else value not in (None, 0, False, "", [], {}):
+            found[name] = value
+    return found
+
+
+def _read_dict(path: Path, problems: list[str]) -> dict | None:
+    """A JSON object from ``path``; None when missing, and also a line in ``problems`` when unreadable."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        if isinstance(data, dict):
+            return data
+        problems.append(f"{path.name}: not a JSON object")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        problems.append(f"{path.name}: unreadable or half-written")
+    return None
+
+
+def _number(data: dict | None, key: str, kind=float):
+    try:
+        return kind(data[key])
+    except (TypeError, KeyError, ValueError, OverflowError):
+        return None
+
+
+def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 3) -> RunSummary:
+    """Status, epochs, speed, time left, best validation accuracy and differing options of a run.
+
+    Reads ``config.json``, ``history.csv``, ``checkpoint/state.json`` and
+    ``heartbeat.json``; any of them missing, empty, cut or broken is skipped
+    (and named in ``problems``), so this never raises on a run folder. The status
+    is :func:`run_status`'s, except that a run (or shipped model) whose history or
+    checkpoint reached the configured epochs, or a model file with no record of its
+    training, counts as ``finished``. Seconds per epoch: the mean of the last
+    ``recent`` epochs' ``seconds``; time left: that times the epochs still to go.
+    """
+    run = run if isinstance(run, Run) else Run(run)
+    problems: list[str] = []
+    saved = _read_dict(run.config_file, problems)
+    config = saved or {}
+    state = _read_dict(run.state_file, problems)
+    beat = _read_dict(run.heartbeat_file, problems)
+    try:
+        history = run.history()
+    except (OSError, UnicodeDecodeError, csv.Error):
+        history = []
+        problems.append(f"{run.history_file.name}: unreadable")
+    status = run_status(run, now)
+    done = max([_number(state, "epoch", int) or 0] + [int(row.get("epoch", i + 1)) for i, row in enumerate(history)])
+    epochs = _number(config, "epochs", int) or _number(beat, "epochs", int)
+    summary = RunSummary(status, config.get("model"), done, epochs, has_model=run.model_file.is_file())
+    summary.problems = problems
+    if status != "running" and ((epochs and done >= epochs) or (status == "new" and summary.has_model)):
+        summary.status = "finished"
+    fraction = 0.0
+    if summary.status == "running":
+        summary.current = _number(beat, "epoch", int)
+        summary.batch, summary.batches = _number(beat, "batch", int), _number(beat, "batches", int)
+        if summary.current is not None:
+            summary.epoch = max(done, summary.current - 1)
+        if summary.batch is not None and summary.batches:
+            fraction = min(max(summary.batch / summary.batches, 0.0), 1.0)
+    if epochs:
+        summary.progress = min((summary.epoch + fraction) / epochs, 1.0)
+    seconds = [row["seconds"] for row in history[-recent:] if "seconds" in row]
+    if seconds:
+        summary.seconds_per_epoch = sum(seconds) / len(seconds)
+        if epochs and summary.status in ("running", "interrupted"):
+            summary.time_left = max(epochs - summary.epoch - fraction, 0.0) * summary.seconds_per_epoch
+    best = best_epoch(history)
+    summary.best_accuracy = best["val_accuracy"] if best else None
+    summary.options = differing_options(saved) if saved is not None else None
+    return summary
+
+
+def best_epoch(history: Sequence[dict]) -> dict | None:
+    """The ``history.csv`` row (:meth:`fer_core.runs.Run.history`) with the highest finite ``val_accuracy``.
+
+    Returns:
+        That row (the first of equal ones), or ``None`` when no row has a finite ``val_accuracy``.
+    """
+    rows = [row for row in history if math.isfinite(row.get("val_accuracy", math.nan))]
+    return max(rows, key=lambda row: row["val_accuracy"], default=None)
+
+
+# ----------------------------------------------------------------------------- finding runs (the dashboard's pickers)
+
+RUN_FILES = ("config.json", "history.csv", "heartbeat.json", MODEL_FILE, "checkpoint")  # any one makes a run
+Folders = list[tuple[str, Path]]  # (kind, folder): kind "shipped" or "run"
+
+
+def search_folders(root: str | Path, cwd: str | Path | None = None, env: Mapping[str, str] | None = None) -> Folders:
+    """Where runs are looked for, in order: ``ROOT/assets/models`` (``"shipped"``), then ``ROOT/runs``,
+    ``CWD/runs`` and ``$FER_RUNS`` (:func:`fer_core.paths.runs_from_env`; ``"run"``). A folder may not exist.
+
+    Args:
+        root: the project folder; cwd: default the current directory; env: default ``os.environ``.
+    """
+    root, cwd = Path(root), Path.cwd() if cwd is None else Path(cwd)
+    extra = runs_from_env(env)
+    folders = [("shipped", root / "assets" / "models"), ("run", root / "runs"), ("run", cwd / "runs")]
+    return folders + ([("run", extra)] if extra else [])
+
+
+def subfolders(folder: str | Path) -> list[Path]:
+    """The folders directly inside ``folder``, sorted by path (empty when ``folder`` is not a folder)."""
+    folder = Path(folder)
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def _candidates(folders: Folders) -> Iterator[tuple[str, Path]]:
+    """``(kind, subfolder)`` of every searched folder in order, each folder once (a second path to it,
+    e.g. ``ROOT/runs`` seen again as ``CWD/runs`` or through a link, is skipped)."""
+    seen: set[Path] = set()
+    for kind, folder in folders:
+        for sub in subfolders(folder):
+            if sub.resolve() not in seen:
+                seen.add(sub.resolve())
+                yield kind, sub
+
+
+def find_models(folders: Folders) -> dict[str, str]:
+    """Every ``*/model.keras`` under ``folders`` (:func:`search_folders`), in search order:
+    ``{resolved model path: "name (kind)"}``."""
+    return {
+        str(Run(sub).model_file.resolve()): f"{sub.name} ({kind})"
+        for kind, sub in _candidates(folders)
+        if Run(sub).model_file.is_file()
+    }
+
+
+def find_runs(folders: Folders) -> dict[str, Path]:
+    """Runs with a ``metrics.json`` or ``history.csv`` (for comparing): ``{name: resolved folder}``;
+    a name already taken is replaced by the folder's path."""
+    found: dict[str, Path] = {}
+    for _, sub in _candidates(folders):
+        if Run(sub).metrics_file.is_file() or Run(sub).history_file.is_file():
+            found[sub.name if sub.name not in found else str(sub)] = sub.resolve()
+    return found
+
+
+def find_all_runs(folders: Folders) -> dict[str, tuple[str, Path]]:
+    """Every run folder and shipped model, however far it got (any of :data:`RUN_FILES`):
+    ``{"name (kind)": (kind, resolved folder)}``; a label already taken uses the folder's path."""
+    found: dict[str, tuple[str, Path]] = {}
+    for kind, sub in _candidates(folders):
+        if any((sub / name).exists() for name in RUN_FILES):
+            label = f"{sub.name} ({kind})"
+            found[label if label not in found else f"{sub} ({kind})"] = (kind, sub.resolve())
+    return found
+
+
+def default_model_index(models: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """Index in ``models`` (model paths) of the one ``$FER_MODEL`` names (:func:`fer_core.paths.model_from_env`), else 0."""
+    wanted = model_from_env(env)
+    return list(models).index(str(wanted)) if wanted is not None and str(wanted) in models else 0

@@ -31,7 +31,7 @@ from fer_core.evaluate import evaluate_run
 from fer_core.fused import builtin_config, fused_model
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
-from fer_core.runs import Run, atomic_path, write_json
+from fer_core.runs import Run, atomic_path, format_duration, write_json
 
 # ----------------------------------------------------------------------------- data
 
@@ -231,7 +231,7 @@ class RunRecorder(keras.callbacks.Callback):
         super().__init__()
         self.run, self.rows, self.best, self.chief = run, history, best, chief
         self.images, self.epochs = images, epochs
-        self.started = time.time()
+        self.started, self.logs = time.time(), None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.time()
@@ -256,32 +256,37 @@ class RunRecorder(keras.callbacks.Callback):
         with atomic_path(checkpoint) as tmp:
             self.model.save(tmp)
         self.run.write_history(self.rows)
-        write_scalars(self.run.logs_dir, self.rows[-1])
+        self.logs = write_scalars(self.run.logs_dir, self.rows[-1], self.logs)
         previous = self.run.state()
         write_json(self.run.state_file, {"epoch": epoch, "checkpoint": checkpoint.name, "best": self.best})
         if previous and previous["checkpoint"] != checkpoint.name:
             (self.run.checkpoint_dir / previous["checkpoint"]).unlink(missing_ok=True)
 
 
-def write_scalars(logs_dir: Path, row: dict) -> None:
+def write_scalars(logs_dir: Path, row: dict, writer=None):
     """Append one epoch's history row to TensorBoard logs in ``logs_dir`` (TensorFlow backend only).
 
-    Each value but ``epoch`` becomes a scalar at step ``epoch``, so a resumed run continues its curves.
+    Each value but ``epoch`` becomes a scalar at step ``epoch``, so a resumed run
+    continues its curves. Pass the returned writer back in: one event file per process.
+
+    Returns:
+        The ``tf.summary`` writer, or None where there is none (other backends, no TensorBoard).
     """
     if keras.config.backend() != "tensorflow":
-        return
+        return None
     import tensorflow as tf
 
-    writer = tf.summary.create_file_writer(str(logs_dir))
+    writer = writer or tf.summary.create_file_writer(str(logs_dir))
     try:
         with writer.as_default():
             for key, value in row.items():
                 if key != "epoch":
                     tf.summary.scalar(key, value, step=int(row["epoch"]))
+        writer.flush()
     except ImportError as exc:  # TBNotInstalledError: training goes on without the logs
         print(f"warning: no TensorBoard logs ({exc})", file=sys.stderr)
-    finally:
-        writer.close()
+        return None
+    return writer
 
 
 class Heartbeat(keras.callbacks.Callback):
@@ -324,14 +329,6 @@ def epoch_line(rows: list[dict], epochs: int, best: float) -> str:
     left = max(epochs - row["epoch"], 0) * sum(recent) / len(recent)
     return (f"epoch {row['epoch']}/{epochs}: {row['seconds']:.0f} s, {row['images_per_second']:.0f} img/s, "
             f"best validation accuracy {best:.4f}, about {format_duration(left)} left")
-
-
-def format_duration(seconds: float) -> str:
-    """``3 h 05 min``, ``12 min``, or ``40 s``."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
 
 
 def _check_same_config(run: Run, config: TrainConfig) -> None:

@@ -34,3 +34,39 @@ def test_submission_and_top_k(tmp_path):
     write_submission(tmp_path / "s.csv", np.array([5, 9]), probs)
     assert (tmp_path / "s.csv").read_text() == "id,label\n5,3\n9,6\n"
     assert top_k(probs)[0] == [("happy", 0.6), ("sad", 0.3), ("angry", 0.1)]
+
+
+def test_top_k_text_and_best_epoch():
+    from fer_core.evaluate import top_k_text
+    from fer_core.runs import best_epoch
+
+    probabilities = np.array([[0.1, 0.0, 0.6, 0.0, 0.1, 0.2, 0.0]])
+    assert top_k_text(probabilities) == ["fear 60%, surprise 20%, angry 10%"]  # ties: lower class first
+    assert top_k_text(probabilities, 2, " · ") == ["fear 60% · surprise 20%"]
+    history = [{"epoch": 1.0, "val_accuracy": 0.3}, {"epoch": 2.0, "val_accuracy": 0.5}, {"epoch": 3.0}]
+    assert best_epoch(history) == {"epoch": 2.0, "val_accuracy": 0.5}
+    assert best_epoch([{"epoch": 1.0, "loss": 1.0}]) is None and best_epoch([]) is None
+
+
+def test_saved_probabilities_only_while_newer_than_the_model_and_for_the_same_split(tmp_path):
+    import os
+
+    from fer_core.evaluate import saved_probabilities
+    from fer_core.runs import Run, write_npz
+
+    run, labels = Run(tmp_path), np.array([0, 3, 6])
+    probabilities = np.full((3, 7), 1 / 7, np.float64)
+    assert saved_probabilities(run, labels) is None  # no predictions.npz, no model
+    run.model_file.write_bytes(b"")
+    write_npz(run.predictions_file, probabilities=probabilities, labels=labels, ids=np.arange(3))
+    os.utime(run.model_file, (1_000, 1_000))
+    os.utime(run.predictions_file, (2_000, 2_000))
+    fresh = saved_probabilities(run, labels)
+    assert fresh.dtype == np.float32 and fresh.shape == (3, 7) and np.allclose(fresh, 1 / 7)
+    assert saved_probabilities(run, np.array([0, 3, 5])) is None  # another split
+    os.utime(run.model_file, (3_000, 3_000))  # retrained since: stale
+    assert saved_probabilities(run, labels) is None
+    other = tmp_path / "other.keras"
+    other.write_bytes(b"")
+    os.utime(other, (2_000, 2_000))  # as old as the predictions: still fresh
+    assert saved_probabilities(run, labels, other) is not None

@@ -2,10 +2,14 @@
 
 import json
 import time
+from pathlib import Path
+
+import pytest
 
 from fer_core.accel import resolve_jit
-from fer_core.runs import Run, run_status, write_json
-from fer_core.train import epoch_line, format_duration
+from fer_core.config import TrainConfig
+from fer_core.runs import Run, differing_options, format_duration, run_status, run_summary, write_json
+from fer_core.train import epoch_line
 
 
 def _run(tmp_path, epochs=10, done=None) -> Run:
@@ -57,3 +61,191 @@ def test_epoch_line_gives_speed_and_time_left():
 def test_jit_is_off_on_a_cpu_unless_asked_for():
     assert resolve_jit("on") is True and resolve_jit("off") is False
     assert resolve_jit("auto") is False  # no GPU on the test machines
+
+
+# ----------------------------------------------------------------------------- run_summary (Training page)
+
+
+def _history(run: Run, seconds=(100.0, 80.0, 90.0)) -> None:
+    run.write_history(
+        [{"epoch": e, "loss": 2.0 / e, "val_accuracy": 0.3 + 0.1 * e, "seconds": s} for e, s in enumerate(seconds, 1)]
+    )
+
+
+def test_summary_of_a_running_run_gives_speed_time_left_and_best(tmp_path):
+    run = Run(tmp_path / "run")
+    write_json(run.config_file, {**TrainConfig().to_dict(), "out": "runs/x", "epochs": 10, "augment": False})
+    _history(run)
+    write_json(run.state_file, {"epoch": 3, "checkpoint": "epoch-0003.keras", "best": 0.6})
+    write_json(
+        run.heartbeat_file, {"time": time.time(), "every": 5.0, "epoch": 4, "epochs": 10, "batch": 50, "batches": 100}
+    )
+    summary = run_summary(run)
+    assert (summary.status, summary.epoch, summary.current, summary.epochs) == ("running", 3, 4, 10)
+    assert summary.epoch_text == "epoch 4 of 10" and summary.progress == pytest.approx(0.35)
+    assert summary.seconds_per_epoch == pytest.approx(90.0)
+    assert summary.time_left == pytest.approx(6.5 * 90.0)  # 10 - 3.5 epochs to go
+    assert summary.best_accuracy == pytest.approx(0.6)
+    assert summary.options == {"epochs": 10, "augment": False} and summary.options_text == "epochs=10, augment=False"
+    assert summary.model == "seed" and not summary.has_model and not summary.problems
+
+
+def test_summary_of_a_finished_run_has_no_time_left(tmp_path):
+    run = _run(tmp_path, epochs=3)
+    _history(run)
+    summary = run_summary(run)  # no state.json (a shipped model): the history reached the epochs
+    assert (summary.status, summary.epoch_text, summary.progress, summary.time_left) == (
+        "finished",
+        "epoch 3 of 3",
+        1.0,
+        None,
+    )
+    assert summary.seconds_per_epoch == pytest.approx(90.0)
+
+
+def test_summary_of_a_half_written_run_never_raises(tmp_path):
+    run = _run(tmp_path, epochs=10)
+    _history(run, seconds=(100.0, 80.0, 90.0, 70.0))
+    run.history_file.write_text(run.history_file.read_text() + "5,0.4,0.7")  # the 5th line cut mid-write
+    run.state_file.parent.mkdir(parents=True, exist_ok=True)
+    run.state_file.write_text('{"epoch": ')
+    run.heartbeat_file.write_text("")
+    assert [row["epoch"] for row in run.history()] == [1, 2, 3, 4]
+    summary = run_summary(run)
+    assert (summary.status, summary.epoch, summary.epochs) == ("interrupted", 4, 10)
+    assert summary.time_left == pytest.approx(6 * 80.0) and summary.best_accuracy == pytest.approx(0.7)
+    assert {p.split(":")[0] for p in summary.problems} == {"state.json", "heartbeat.json"}
+    run.config_file.write_text("[1, 2]")
+    summary = run_summary(run)
+    assert summary.epochs is None and summary.progress is None and summary.time_left is None
+    assert summary.epoch_text == "4 epochs" and summary.options is None and summary.options_text == "—"
+    write_json(run.config_file, TrainConfig().to_dict())
+    assert run_summary(run).options_text == "defaults"
+
+
+@pytest.mark.parametrize(
+    "text, epochs",
+    [
+        ("epoch,loss\n1,2.0\n2,1.", [1, 2]),  # cut inside a number that still reads as one
+        ("epoch,loss\n1,2.0\n2", [1]),  # cut before the last cell
+        ("epoch,loss\n1,2.0\n2,1.5,9\n", [1]),  # a cell too many
+        ("epoch,loss\n1,2.0\n2,1e", [1]),  # cut inside an exponent
+        ("epoch,lo", []),  # cut inside the header
+        ("", []),
+    ],
+)
+def test_history_skips_a_cut_or_garbled_line(tmp_path, text, epochs):
+    run = Run(tmp_path)
+    run.history_file.write_text(text)
+    assert [row["epoch"] for row in run.history()] == epochs
+
+
+def test_summary_of_nothing_and_of_a_bare_model(tmp_path):
+    assert run_summary(tmp_path / "nothing").status == "new"
+    (tmp_path / "model.keras").write_bytes(b"")
+    summary = run_summary(tmp_path)
+    assert summary.status == "finished" and summary.has_model and summary.epoch_text == "0 epochs"
+
+
+def test_differing_options_skip_paths_and_unset_unknown_options():
+    config = {**TrainConfig().to_dict(), "data": "/x.csv", "out": "runs/a", "seed": 2, "gone": 0.0, "other": 1.5}
+    assert differing_options(config) == {"seed": 2, "other": 1.5}
+
+
+# ----------------------------------------------------------------------------- finding runs (the dashboard's pickers)
+
+
+def _project(tmp_path):
+    """A project with a shipped model ``zeta``, runs ``alpha`` (model, cut history), ``beta`` (config only)
+    and a file that is not a run; an outside ``$FER_RUNS`` with ``gamma`` (metrics only)."""
+    from fer_core.runs import write_text
+
+    root, outside = tmp_path / "project", tmp_path / "outside"
+    write_text(root / "assets" / "models" / "zeta" / "model.keras", "")
+    write_text(root / "runs" / "alpha" / "model.keras", "")
+    write_text(root / "runs" / "alpha" / "history.csv", "epoch,val_accuracy\n1,0.3\n2,0.4\n3")
+    write_json(root / "runs" / "beta" / "config.json", {"epochs": 2})
+    write_text(root / "runs" / "notes.txt", "not a run")
+    write_json(outside / "gamma" / "metrics.json", {"accuracy": 0.5})
+    return root, {"FER_RUNS": str(outside)}
+
+
+def test_search_folders_shipped_first_then_runs_then_fer_runs(tmp_path, monkeypatch):
+    from fer_core.paths import runs_from_env
+    from fer_core.runs import search_folders
+
+    root, env = _project(tmp_path)
+    assert search_folders(root, tmp_path, env) == [
+        ("shipped", root / "assets" / "models"),
+        ("run", root / "runs"),
+        ("run", tmp_path / "runs"),
+        ("run", tmp_path / "outside"),
+    ]
+    assert len(search_folders(root, tmp_path, {"FER_RUNS": "  "})) == 3  # empty: no fourth folder
+    monkeypatch.setenv("FER_RUNS", "~/elsewhere")
+    assert runs_from_env() == search_folders(root)[-1][1] == Path.home() / "elsewhere"
+    monkeypatch.delenv("FER_RUNS")
+    assert runs_from_env() is None
+
+
+def test_find_models_runs_and_all_runs_in_search_order(tmp_path):
+    from fer_core.runs import find_all_runs, find_models, find_runs, search_folders
+
+    root, env = _project(tmp_path)
+    folders = search_folders(root, root, env)  # the current directory is the project: runs/ seen once
+    models = find_models(folders)
+    assert list(models.values()) == ["zeta (shipped)", "alpha (run)"]
+    assert list(models) == [str((root / p / "model.keras").resolve()) for p in ("assets/models/zeta", "runs/alpha")]
+    assert find_runs(folders) == {
+        "alpha": (root / "runs" / "alpha").resolve(),
+        "gamma": (tmp_path / "outside" / "gamma").resolve(),
+    }
+    everything = find_all_runs(folders)
+    assert list(everything) == ["zeta (shipped)", "alpha (run)", "beta (run)"]  # metrics.json alone: not training
+    assert everything["beta (run)"] == ("run", (root / "runs" / "beta").resolve())
+    assert find_models(search_folders(tmp_path / "nothing", tmp_path / "nothing", {})) == {}
+
+
+def test_a_run_with_the_same_name_elsewhere_is_listed_by_its_path(tmp_path):
+    from fer_core.runs import find_all_runs, find_runs, search_folders
+
+    root, env = _project(tmp_path)
+    write_json(tmp_path / "outside" / "alpha" / "metrics.json", {"accuracy": 0.6})
+    write_json(tmp_path / "outside" / "alpha" / "config.json", {"epochs": 2})
+    folders = search_folders(root, root, env)
+    assert list(find_runs(folders)) == ["alpha", str(tmp_path / "outside" / "alpha"), "gamma"]
+    assert f"{tmp_path / 'outside' / 'alpha'} (run)" in find_all_runs(folders)
+
+
+def test_contents_of_a_run_with_a_cut_history_and_a_broken_config(tmp_path):
+    root, _ = _project(tmp_path)
+    run = Run(root / "runs" / "alpha")
+    history = [{"epoch": 1, "val_accuracy": 0.3}, {"epoch": 2, "val_accuracy": 0.4}]  # the cut third line left out
+    assert run.contents() == {"config": {}, "history": history, "metrics": {}}
+    run.config_file.write_text("{")
+    contents = run.contents()
+    assert contents["history"] == history and contents["config"] == {}
+    assert contents["config_error"].startswith(f"{run.config_file}: not valid JSON")
+    assert "metrics_error" not in contents
+
+
+def test_default_model_index_follows_fer_model(tmp_path):
+    from fer_core.runs import default_model_index, find_models, search_folders
+
+    root, env = _project(tmp_path)
+    models = list(find_models(search_folders(root, root, env)))
+    assert default_model_index(models, {}) == 0
+    assert default_model_index(models, {"FER_MODEL": str(root / "runs" / "alpha")}) == 1  # a run folder
+    assert default_model_index(models, {"FER_MODEL": str(root / "runs" / "alpha" / "model.keras")}) == 1
+    assert default_model_index(models, {"FER_MODEL": str(root / "runs" / "beta")}) == 0  # no model there
+
+
+def test_ablation_folder_from_fer_ablation_or_the_shipped_one(tmp_path):
+    from fer_core.ablation import ablation_folder
+
+    root, _ = _project(tmp_path)
+    assert ablation_folder(root, {}) is None
+    (root / "assets" / "ablation").mkdir()
+    assert ablation_folder(root, {}) == root / "assets" / "ablation"
+    assert ablation_folder(root, {"FER_ABLATION": str(tmp_path / "outside")}) == tmp_path / "outside"
+    assert ablation_folder(root, {"FER_ABLATION": str(tmp_path / "gone")}) is None

@@ -7,6 +7,8 @@ import state
 import streamlit as st
 import widgets
 
+from fer_core.runs import Run, best_epoch
+
 st.title("Compare runs")
 
 ablation = state.ablation_table()
@@ -24,12 +26,12 @@ if not runs:
 chosen = st.multiselect("Runs", list(runs), default=list(runs)[:4], key="cmp_runs")
 if not chosen:
     st.stop()
-found = {name: state.read_run(runs[name]) for name in chosen}
+found = {name: Run(runs[name]).contents() for name in chosen}
 
 
 def summary(name: str, run: dict) -> dict:
     config, metrics, history = run["config"], run["metrics"], run["history"]
-    best = max((row.get("val_accuracy", np.nan) for row in history), default=np.nan)
+    best = (best_epoch(history) or {}).get("val_accuracy", np.nan)
     return {
         "run": name,
         "model": config.get("model"),

@@ -7,7 +7,7 @@ import streamlit as st
 import widgets
 
 key = state.require_model()
-run = state.read_run_files(key)
+run = state.run_of(key).contents()
 st.title("Model")
 st.caption(f"`{key.path}`")
 
@@ -21,6 +21,7 @@ right.metric("PublicTest accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" i
 
 st.subheader("Layers")
 st.dataframe(layers, hide_index=True, width="stretch", key="model_layers")
+widgets.csv_download(layers, "layers.csv", "model_layers_csv")
 
 st.subheader("Training")
 if run["history"]:

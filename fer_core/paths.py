@@ -1,0 +1,69 @@
+"""Where FER Lens finds things on disk: the environment variables and the cache folders, in one place.
+
+* ``$FER_DATA``: FER2013 (a CSV file or a folder), when ``--data`` is not given;
+* ``$FER_CACHE`` (default ``~/.cache/fer_lens``): parsed datasets
+  (``fer2013-<key>.npz``) and, under ``filters/``, gradient-ascent images;
+* ``$FER_RUNS``: one more folder of runs, searched after ``runs/`` (see :func:`fer_core.runs.search_folders`);
+* ``$FER_ABLATION``: the folder of ablation runs (default: the project's ``assets/ablation``);
+* ``$FER_MODEL``: the model the dashboard starts with (a ``.keras`` file or a run folder).
+
+Only the standard library is imported, so any module (and the dashboard) can
+ask cheaply.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DATA_VARIABLE = "FER_DATA"
+CACHE_VARIABLE = "FER_CACHE"
+RUNS_VARIABLE = "FER_RUNS"
+ABLATION_VARIABLE = "FER_ABLATION"
+MODEL_VARIABLE = "FER_MODEL"
+MODEL_FILE = "model.keras"
+
+
+def _variable(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """``env[name]`` (default: ``os.environ``) without surrounding spaces, or ``None`` when unset or empty."""
+    return (os.environ if env is None else env).get(name, "").strip() or None
+
+
+def _folder(name: str, env: Mapping[str, str] | None = None) -> Path | None:
+    value = _variable(name, env)
+    return Path(value).expanduser() if value else None
+
+
+def data_from_env() -> str | None:
+    """``$FER_DATA`` without surrounding spaces, or ``None`` when it is unset or empty."""
+    return _variable(DATA_VARIABLE)
+
+
+def runs_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """``$FER_RUNS`` (``~`` expanded), or ``None`` when it is unset or empty; ``env`` defaults to ``os.environ``."""
+    return _folder(RUNS_VARIABLE, env)
+
+
+def ablation_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """``$FER_ABLATION`` (``~`` expanded), or ``None`` when it is unset or empty."""
+    return _folder(ABLATION_VARIABLE, env)
+
+
+def model_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """The model file ``$FER_MODEL`` names, resolved (a run folder means its ``model.keras``), or ``None``."""
+    path = _folder(MODEL_VARIABLE, env)
+    if path is None:
+        return None
+    path = path.resolve()
+    return path / MODEL_FILE if path.is_dir() else path
+
+
+def cache_dir() -> Path:
+    """``$FER_CACHE`` if set, else ``~/.cache/fer_lens``: the root of every cache."""
+    return Path(os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "fer_lens")
+
+
+def filter_cache_dir() -> Path:
+    """``<cache_dir>/filters``: gradient-ascent images computed on demand (see :mod:`fer_core.filter_cache`)."""
+    return cache_dir() / "filters"
