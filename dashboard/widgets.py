@@ -5,16 +5,52 @@ Widgets only; computing goes through :mod:`state`.
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import state
 import streamlit as st
+from PIL import Image
 
 from fer_core.data import Split
+from fer_core.evaluate import top_k_text
+from fer_core.faces import crop_face
 from fer_core.images import IMAGE_SUFFIXES, ImageError
 from fer_core.labels import EMOTIONS
 from fer_core.vis import render
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A ``uint8 (H, W)`` gray or ``(H, W, 3)`` RGB image as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_download(image: np.ndarray, file_name: str, key: str, where=st) -> None:
+    """A button that downloads ``image`` as ``file_name`` (encoded only when clicked; no rerun)."""
+    where.download_button(
+        "PNG", lambda: png_bytes(image), file_name, "image/png", key=key, on_click="ignore",
+        icon=":material/download:", help=f"Download this figure as {file_name}",
+    )
+
+
+def csv_download(frame: pd.DataFrame, file_name: str, key: str, where=st) -> None:
+    """A button that downloads ``frame`` (without its index) as ``file_name`` (written only when clicked)."""
+    where.download_button(
+        "CSV", lambda: frame.to_csv(index=False), file_name, "text/csv", key=key, on_click="ignore",
+        icon=":material/download:", help=f"Download this table as {file_name}",
+    )
+
+
+def figure(image: np.ndarray, caption: str, file_name: str, key: str, where=st) -> None:
+    """``st.image`` of a ``uint8`` image, its caption, and a PNG download button under it."""
+    where.image(image, caption=caption or None, output_format="PNG")
+    png_download(image, file_name, key, where)
 
 
 def show_face(face: np.ndarray, caption: str = "", factor: int = 4) -> None:
@@ -50,7 +86,7 @@ def pick_uploaded_face(prefix: str) -> tuple[np.ndarray, str] | None:
     """An upload widget whose image is resized whole to 48x48 gray (no face detection)."""
     uploaded = st.file_uploader("An image of one face", type=UPLOAD_TYPES, key=f"{prefix}_upload")
     gray = read_upload(uploaded)
-    return None if gray is None else (state.crop_face(gray), uploaded.name)
+    return None if gray is None else (crop_face(gray), uploaded.name)
 
 
 def target_picker(prefix: str) -> int | None:
@@ -61,22 +97,23 @@ def target_picker(prefix: str) -> int | None:
 
 def saliency_overlays(key: state.ModelKey, face: np.ndarray, target: int | None, alpha: float, factor: int = 4) -> None:
     """Every saliency method's map over the face, side by side."""
-    with st.spinner("Computing saliency maps…"):
+    with st.spinner(f"Computing saliency maps of {state.model_label(key)}…"):
         maps = state.all_saliency(key, face, target)
-    for column, (method, saliency) in zip(st.columns(len(maps)), maps.items()):
-        column.image(
-            render.overlay(face, saliency, alpha=alpha, factor=factor),
-            caption=state.METHOD_TITLES[method],
-            output_format="PNG",
-        )
+    overlays = {method: render.overlay(face, saliency, alpha=alpha, factor=factor) for method, saliency in maps.items()}
+    for column, (method, image) in zip(st.columns(len(maps)), overlays.items()):
+        column.image(image, caption=state.METHOD_TITLES[method], output_format="PNG")
+    name = Path(key.path).parent.name
+    png_download(render.grid(np.stack(list(overlays.values())), columns=len(overlays), pad=4),
+                 f"saliency-{name}.png", f"saliency_png_{key.path}")
 
 
 def number_table(frame, key: str, columns: tuple[str, ...], fmt: str = "%.3f") -> None:
     """A full-width table without index, ``columns`` shown as numbers in ``fmt``."""
     config = {c: st.column_config.NumberColumn(format=fmt) for c in columns}
     st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config=config)
+    csv_download(frame, f"{key}.csv", f"{key}_csv")
 
 
 def top3_caption(probabilities: np.ndarray) -> str:
-    order = np.argsort(-probabilities)[:3]
-    return " · ".join(f"{EMOTIONS[c]} {probabilities[c]:.0%}" for c in order)
+    """``"happy 71% · neutral 12% · sad 9%"`` for one face's ``float (7,)`` probabilities."""
+    return top_k_text(probabilities[None], 3, " · ")[0]

@@ -141,22 +141,33 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from fer_core.data import load_fer2013
     from fer_core.evaluate import predict_proba, top_k, write_submission
-    from fer_core.images import read_face
     from fer_core.models import load_model
 
     if bool(args.images) == bool(args.split):
         raise FerError("predict needs either image files or --split (not both)")
     if args.images:
-        faces = [read_face(path) for path in args.images]  # validate all before loading the model
-        model = load_model(args.run)
-        for path, top in zip(args.images, top_k(predict_proba(model, faces))):
-            print(f"{path}: " + ", ".join(f"{name} {p:.3f}" for name, p in top))
+        _predict_photos(args.run, args.images)
         return
     model = load_model(args.run)
     split = load_fer2013(args.data)[args.split]
     out = Path(args.out) if args.out else _run_folder(args.run) / "submission.csv"
     write_submission(out, split.ids, predict_proba(model, split.images))
     print(f"wrote {len(split)} predictions for the {args.split} split to {out}")
+
+
+def _predict_photos(run: str, paths: list[str]) -> None:
+    """One line per face found in each photo (the dashboard's Your photo page finds and crops the same)."""
+    from fer_core.evaluate import predict_proba, top_k
+    from fer_core.faces import faces_in, read_photo
+    from fer_core.models import load_model
+
+    found = [(path, faces_in(read_photo(path))) for path in paths]  # validate all before loading the model
+    model = load_model(run)
+    for path, faces in found:
+        tops = top_k(predict_proba(model, [face for _, face in faces]))
+        for number, ((box, _), top) in enumerate(zip(faces, tops), start=1):
+            where = f"face {number} at x={box[0]} y={box[1]} w={box[2]} h={box[3]}" if box else "no face found; whole image"
+            print(f"{path}: {where}: " + ", ".join(f"{name} {p:.3f}" for name, p in top))
 
 
 def cmd_report(args: argparse.Namespace) -> None:

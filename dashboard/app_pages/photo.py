@@ -5,6 +5,7 @@ import state
 import streamlit as st
 import widgets
 
+from fer_core.faces import crop_face, mark_faces
 from fer_core.vis import render
 
 key = state.require_model()
@@ -23,7 +24,7 @@ if gray is None:
 
 boxes = state.find_faces(gray)
 st.image(
-    state.mark_faces(gray, boxes),
+    mark_faces(gray, boxes),
     caption=f"{len(boxes)} face(s) found",
     width=min(640, gray.shape[1]),
     output_format="PNG",
@@ -39,7 +40,7 @@ method = st.selectbox(
 )
 alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="photo_alpha")
 for number, box in enumerate(boxes, start=1):
-    face = state.crop_face(gray, box)
+    face = crop_face(gray, box)
     with st.spinner("Predicting…"):
         probabilities = state.probabilities_of(key, face[None])[0]
         saliency = state.saliency_maps(key, face[None], method)[0]

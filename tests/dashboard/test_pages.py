@@ -224,6 +224,31 @@ def test_photo_page_finds_a_face_crops_it_and_explains_the_prediction(open_page,
     assert len(plotly_figures(at)) == 1 and any(h.value.startswith("Face 1:") for h in at.subheader)
 
 
+def test_fer_predict_finds_and_crops_the_face_the_photo_page_shows(open_page, monkeypatch, app_env, tmp_path, capsys):
+    from fer_core import cli, faces
+
+    monkeypatch.delenv("FER_DATA")
+    photo = np.pad(drawn_face(), ((40, 40), (120, 120)), constant_values=60)
+    (box,) = faces.find_faces(photo)
+    x, y, w, h = box
+    assert 120 <= x + w / 2 <= 360 and 40 <= y + h / 2 <= 280  # the box is on the drawn face
+    path = tmp_path / "me.png"
+    path.write_bytes(png_bytes(photo))
+    model = Path(app_env["FER_RUNS"]) / "tiny-a"
+    assert cli.main(["predict", str(model), str(path)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{path}: face 1 at x={x} y={y} w={w} h={h}: ")
+    printed = [(part.rsplit(" ", 1)[0], float(part.rsplit(" ", 1)[1])) for part in line.split(": ")[-1].split(", ")]
+    at = open_page("photo")
+    at.file_uploader(key="photo_upload").set_value(("me.png", png_bytes(photo), "image/png")).run()
+    no_exception(at)
+    heading = next(h.value for h in at.subheader if h.value.startswith("Face 1:"))
+    shown = [(part.rsplit(" ", 1)[0], float(part.rsplit(" ", 1)[1].rstrip("%")) / 100)
+             for part in heading.removeprefix("Face 1: ").split(" · ")]
+    assert [name for name, _ in shown] == [name for name, _ in printed]
+    np.testing.assert_allclose([p for _, p in shown], [p for _, p in printed], atol=0.006)
+
+
 def test_photo_page_without_a_face_offers_the_whole_image(open_page, monkeypatch):
     monkeypatch.delenv("FER_DATA")
     at = open_page("photo")
