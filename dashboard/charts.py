@@ -70,6 +70,41 @@ def confusion_heatmap(
     return fig
 
 
+def change_heatmap(points: np.ndarray, gain: np.ndarray, title: str = "") -> go.Figure:
+    """A 7x7 map of how a row-normalized confusion matrix changed (``fer_core.compare.confusion_change``).
+
+    Each cell reads its change in percentage points (``points``); its color is ``gain``:
+    green where it got better, red where it got worse, white where nothing moved.
+    """
+    points, gain = np.asarray(points, np.float64), np.asarray(gain, np.float64)
+    text = [[f"{v:+.1f}" if abs(v) >= 0.05 else "0" for v in row] for row in points]
+    verdict = [["better" if g > 0 else "worse" if g < 0 else "same" for g in row] for row in gain]
+    reach = max(float(np.abs(gain).max()), 1.0)
+    fig = go.Figure(
+        go.Heatmap(
+            z=gain,
+            x=list(EMOTIONS),
+            y=list(EMOTIONS),
+            text=text,
+            customdata=verdict,
+            texttemplate="%{text}",
+            colorscale="RdYlGn",
+            zmin=-reach,
+            zmax=reach,
+            showscale=False,
+            hovertemplate="true %{y}, predicted %{x}: %{text} points (%{customdata})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        margin=_MARGIN,
+        height=460,
+        xaxis={"title": "predicted", "side": "top"},
+        yaxis={"title": "true", "autorange": "reversed"},
+    )
+    return fig
+
+
 def probability_bars(probabilities: np.ndarray, height: int = 240) -> go.Figure:
     """Horizontal bars of 7 class probabilities, likeliest highlighted."""
     p = np.asarray(probabilities, np.float64)

@@ -58,3 +58,21 @@ def test_fused_model_swaps_conv_batch_norms_only_and_saves_builtin_layers(tmp_pa
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     config = keras.saving.serialize_keras_object(fused)
     assert "FusedBatchNormalization" not in str(builtin_config(config))
+
+
+def test_a_model_trained_in_bfloat16_is_saved_as_its_float32_evaluation(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (16, 48, 48), np.uint8)
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        trained = fused_model(build_model("seed", train_images=images))
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    path = Run(tmp_path).model_file
+    save_inference_model(trained, path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    reference = build_model("seed", train_images=images)  # float32, built-in layers, the same weights
+    reference.set_weights(trained.get_weights())
+    x = images[..., None].astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), reference.predict(x, verbose=0), atol=1e-6)

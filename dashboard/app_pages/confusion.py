@@ -2,9 +2,12 @@
 
 import charts
 import numpy as np
+import pandas as pd
 import state
 import streamlit as st
+import widgets
 
+from fer_core.compare import change_sentences, confusion_change
 from fer_core.evaluate import confused_pairs, confusion_matrix, confusion_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.misclassified import confusion_pair
@@ -18,11 +21,40 @@ st.title("Confusion matrix")
 frame = state.predictions_frame(key, source)
 matrix = confusion_matrix(frame["true"].to_numpy(), frame["predicted"].to_numpy())
 st.markdown("; ".join(confusion_sentences(matrix)) or "No confusions: every face is right.")
+widgets.csv_download(
+    pd.DataFrame(matrix, index=pd.Index(EMOTIONS, name="true"), columns=EMOTIONS).reset_index(),
+    "confusion-matrix.csv", "cm_matrix_csv",
+)
 
 normalized = st.toggle("Row-normalized (fraction of each true class)", value=True, key="cm_normalized")
-event = st.plotly_chart(
-    charts.confusion_heatmap(matrix, normalized), key="cm_chart", on_select="rerun", selection_mode="points"
+other = state.compared_model()
+here, there = st.columns(2) if other is not None else (st.container(), None)
+event = here.plotly_chart(
+    charts.confusion_heatmap(matrix, normalized, state.model_label(key) if other is not None else ""),
+    key="cm_chart",
+    on_select="rerun",
+    selection_mode="points",
 )
+if other is not None:
+    other_frame = state.predictions_frame(other, source)
+    other_matrix = confusion_matrix(other_frame["true"].to_numpy(), other_frame["predicted"].to_numpy())
+    there.plotly_chart(
+        charts.confusion_heatmap(other_matrix, normalized, state.model_label(other), clickable=False),
+        key="cm_other_chart",
+    )
+    points, gain = confusion_change(matrix, other_matrix)
+    st.subheader(f"{state.model_label(other)} against {state.model_label(key)}")
+    accuracy, other_accuracy = np.trace(matrix) / matrix.sum(), np.trace(other_matrix) / other_matrix.sum()
+    st.caption(
+        f"PublicTest accuracy {accuracy:.1%} → {other_accuracy:.1%} ({100 * (other_accuracy - accuracy):+.1f} "
+        "points). Each cell: the second model's share of the true class minus the first's, in points; green "
+        "where it got better (more right on the diagonal, fewer mistakes elsewhere), red where worse."
+    )
+    left, right = st.columns([3, 2])
+    left.plotly_chart(charts.change_heatmap(points, gain), key="cm_change")
+    right.markdown("\n".join(f"- {line}" for line in change_sentences(matrix, other_matrix)) or "No cell moved.")
+    changes = pd.DataFrame(points, index=pd.Index(EMOTIONS, name="true"), columns=EMOTIONS).reset_index()
+    widgets.csv_download(changes.round(2), "confusion-change.csv", "cm_change_csv", right)
 points = event.selection.points if event else []
 if points and (points[0]["y"], points[0]["x"]) != st.session_state.get("cm_clicked"):
     st.session_state["cm_clicked"] = (points[0]["y"], points[0]["x"])
@@ -38,10 +70,11 @@ pair = confusion_pair(frame, true, predicted)
 st.subheader(f"True {true}, predicted {predicted}: {len(pair):,} faces")
 if len(pair):
     shown = pair.sort_values("confidence", ascending=False).head(40)
-    st.image(
+    widgets.figure(
         render.grid(np.stack([render.upscale(split.images[r], 2) for r in shown.index]), columns=10, pad=2),
-        caption="most confident first (up to 40)",
-        output_format="PNG",
+        "most confident first (up to 40)",
+        f"{true}-as-{predicted}.png",
+        "cm_faces_png",
     )
 
 st.subheader("Where the model looks")
@@ -53,22 +86,14 @@ if len(pair) and len(correct) and true != predicted:
     with st.spinner("Averaging saliency maps…"):
         mean_pair = state.average_saliency(key, split.images[pair.index[:32]], method)
         mean_correct = state.average_saliency(key, split.images[correct.index[:32]], method)
-    columns = st.columns(3)
-    columns[0].image(
-        render.upscale(render.colorize(mean_pair, "inferno", 0, 1), 4),
-        caption=f"{true} read as {predicted}",
-        output_format="PNG",
-    )
-    columns[1].image(
-        render.upscale(render.colorize(mean_correct, "inferno", 0, 1), 4),
-        caption=f"{true} read correctly",
-        output_format="PNG",
-    )
-    columns[2].image(
-        render.upscale(render.colorize_signed(mean_pair - mean_correct), 4),
-        caption="difference (red: looked at more when wrong)",
-        output_format="PNG",
-    )
+    maps = {
+        f"{true} read as {predicted}": render.colorize(mean_pair, "inferno", 0, 1),
+        f"{true} read correctly": render.colorize(mean_correct, "inferno", 0, 1),
+        "difference (red: looked at more when wrong)": render.colorize_signed(mean_pair - mean_correct),
+    }
+    for number, (column, (caption, image)) in enumerate(zip(st.columns(3), maps.items())):
+        widgets.figure(render.upscale(image, 4), caption, f"{caption.split(' (')[0].replace(' ', '-')}.png",
+                       f"cm_saliency_png_{number}", column)
     st.caption("Mean of each face's map scaled to 0..1, over up to 32 faces per set, each for its predicted class.")
 else:
     st.caption("Pick an off-diagonal cell with faces (and a class with correct faces) to compare saliency.")

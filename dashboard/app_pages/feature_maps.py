@@ -22,8 +22,9 @@ with left:
     widgets.show_face(face, caption)
 with right:
     factor = max(1, 96 // maps.shape[0])
-    st.image(
+    widgets.figure(
         render.feature_map_grid(maps, factor=factor, cmap=None if colormap == "gray" else colormap),
-        caption=f"{layer}: {maps.shape[-1]} channels of {maps.shape[0]}x{maps.shape[1]}, each scaled on its own",
-        output_format="PNG",
+        f"{layer}: {maps.shape[-1]} channels of {maps.shape[0]}x{maps.shape[1]}, each scaled on its own",
+        f"feature-maps-{layer}.png",
+        "fm_grid_png",
     )

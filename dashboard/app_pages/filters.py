@@ -1,11 +1,13 @@
 """Filters: every filter of a conv layer by gradient ascent; one filter up close, its stability and its faces."""
 
 import math
+from pathlib import Path
 
 import charts
 import numpy as np
 import state
 import streamlit as st
+import widgets
 
 from fer_core.vis import render
 
@@ -27,26 +29,51 @@ count = state.channel_count(key, layer)
 pages = math.ceil(count / PER_PAGE)
 page = st.number_input(f"Filters page (of {pages})", 1, pages, 1, key="flt_page") if pages > 1 else 1
 first, last = (page - 1) * PER_PAGE, min(page * PER_PAGE, count)
-if state.filter_images_cached(key, layer, first, last):
-    images = state.filter_images(key, layer, first, last)
-else:
-    bar = st.progress(0.0, text=f"Gradient ascent on filters {first}–{last - 1} of {layer}…")
-    images = state.filter_images(key, layer, first, last, lambda done: bar.progress(done, text=f"{done:.0%}"))
-    bar.empty()
-st.image(
-    render.filter_grid(images, columns=min(len(images), 16), factor=2),
-    output_format="PNG",
-    caption=f"{layer}: filters {first}–{last - 1} of {count}" if pages > 1 else f"{layer}: all {count} filters",
-)
+
+
+def layer_grid(model: state.ModelKey, first: int, last: int, count: int, name: str = "") -> None:
+    """Filters ``first..last-1`` of ``layer`` in ``model`` (of ``count``), computed with a progress bar if new."""
+    if state.filter_images_cached(model, layer, first, last):
+        images = state.filter_images(model, layer, first, last)
+    else:
+        bar = st.progress(0.0, text=f"Gradient ascent on filters {first}–{last - 1} of {layer}{name}…")
+        images = state.filter_images(model, layer, first, last, lambda done: bar.progress(done, text=f"{done:.0%}"))
+        bar.empty()
+    some = f"filters {first}–{last - 1} of {count}" if first or last < count else f"all {count} filters"
+    widgets.figure(
+        render.filter_grid(images, columns=min(len(images), 16), factor=2),
+        f"{layer}{name}: {some}",
+        f"{Path(model.path).parent.name}-{layer}-{first}-{last}.png",
+        f"flt_grid_png_{model.path}",
+    )
+
+
+other = state.compared_model()
+name, other_name = (f" of {state.model_label(key)}", f" of {state.model_label(other)}") if other else ("", "")
+layer_grid(key, first, last, count, name)
+if other is not None:
+    other_layers = state.conv_layers(other)
+    if layer not in other_layers:
+        shared = [shared for shared in layers if shared in other_layers]
+        st.info(
+            f"{state.model_label(other)} has no layer named `{layer}`. "
+            + (f"Layers both models have: {', '.join(f'`{n}`' for n in shared)}." if shared else "The two models "
+               "share no conv layer name.")
+        )
+    elif first >= (other_count := state.channel_count(other, layer)):
+        st.caption(f"{layer}{other_name} has only {other_count} filters.")
+    else:
+        layer_grid(other, first, min(last, other_count), other_count, other_name)
 
 index = st.number_input("Filter", 0, count - 1, first, key="flt_index")
 with st.spinner("Ascending from three seeds…"):
     large = state.filter_images(key, layer, int(index), int(index) + 1)[0]
     seeds, score = state.filter_seeds(key, layer, int(index))
 left, right = st.columns([1, 2])
-left.image(render.upscale(large, 6), caption=f"{layer} filter {index}", output_format="PNG")
-right.image(render.filter_grid(seeds, columns=len(seeds), factor=3), caption="seeds 0, 1, 2", output_format="PNG")
-right.metric("Stability (mean correlation across seeds, -1..1)", f"{score:.2f}")
+widgets.figure(render.upscale(large, 6), f"{layer} filter {index}", f"{layer}-{index}.png", "flt_large_png", left)
+widgets.figure(render.filter_grid(seeds, columns=len(seeds), factor=3), "seeds 0, 1, 2", f"{layer}-{index}-seeds.png",
+               "flt_seeds_png", right)
+right.metric("Stability (mean correlation across seeds at the best shift, -1..1)", f"{score:.2f}")
 
 split = state.evaluation_split()
 if split is None:
@@ -59,9 +86,11 @@ with st.spinner(f"Running every PublicTest face through {layer}…"):
     dossier = state.filter_dossier(key, layer, state.data_source())
 top = dossier["top_indices"][index]
 st.subheader("Faces that activate it most")
-st.image(
+widgets.figure(
     render.grid(np.stack([render.upscale(split.images[i], 2) for i in top]), columns=len(top), pad=2),
-    output_format="PNG",
+    "",
+    f"{layer}-{index}-top-faces.png",
+    "flt_top_png",
 )
 st.plotly_chart(
     charts.per_emotion_bars(dossier["per_emotion"][index], "Mean activation per true emotion"), key="flt_emotions"

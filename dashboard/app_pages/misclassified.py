@@ -6,6 +6,7 @@ import state
 import streamlit as st
 import widgets
 
+from fer_core.compare import WHO_IS_RIGHT, disagreements
 from fer_core.labels import EMOTIONS
 from fer_core.misclassified import sort_samples
 from fer_core.vis import render
@@ -30,12 +31,38 @@ def open_face(row: int):
     st.session_state["mis_selected"] = row
 
 
+def verdict(name: str, sample) -> str:
+    """``tiny-a: happy 80% ✓``: one model's prediction of a face and whether it is right."""
+    mark = "✓" if sample.predicted == sample.true else "✗"
+    return f"{name}: {sample.predicted_emotion} {sample.confidence:.0%} {mark}"
+
+
 frame = state.predictions_frame(key, state.data_source())
 wrong = frame[frame["true"] != frame["predicted"]]
+other = state.compared_model()
+mode = "misclassified"
+if other is not None:
+    first_name, second_name = state.model_label(key), state.model_label(other)
+    other_frame = state.predictions_frame(other, state.data_source())
+    mode = st.radio(
+        "Faces", ["misclassified", "disagreements"], horizontal=True, key="mis_mode", on_change=first_page,
+        format_func={"misclassified": f"misclassified by {first_name}",
+                     "disagreements": "disagreements: one model right, the other wrong"}.get,
+    )
+if mode == "disagreements":
+    right_one = st.radio(
+        "Right", WHO_IS_RIGHT, horizontal=True, key="mis_right", on_change=first_page,
+        format_func={"either": "either", "first": f"only {first_name}", "second": f"only {second_name}"}.get,
+    )
+    wrong = frame.iloc[disagreements(frame["true"], frame["predicted"], other_frame["predicted"], right_one)]
 left, middle, right = st.columns(3)
 trues = left.multiselect("True class", EMOTIONS, key="mis_true", on_change=first_page, placeholder="all")
 predicteds = middle.multiselect(
-    "Predicted class", EMOTIONS, key="mis_predicted", on_change=first_page, placeholder="all"
+    "Predicted class" if other is None else f"Predicted by {first_name}",
+    EMOTIONS,
+    key="mis_predicted",
+    on_change=first_page,
+    placeholder="all",
 )
 low, high = right.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="mis_confidence", on_change=first_page)
 order_by = left.selectbox(
@@ -50,9 +77,14 @@ pages = max(1, math.ceil(len(shown) / PER_PAGE))
 st.session_state["mis_page"] = min(max(1, st.session_state.get("mis_page", 1)), pages)
 page = st.session_state["mis_page"]
 right.caption(
-    f"{len(shown):,} of {len(wrong):,} misclassified faces ({len(wrong) / max(1, len(frame)):.1%} of "
-    f"{len(frame):,}) · page {page} of {pages}"
+    f"{len(shown):,} of {len(wrong):,} {'misclassified faces' if mode == 'misclassified' else 'disagreements'} "
+    f"({len(wrong) / max(1, len(frame)):.1%} of {len(frame):,}) · page {page} of {pages}"
 )
+
+listed = shown.drop(columns=["top1", "top2", "top3"])
+if mode == "disagreements":
+    listed = listed.join(other_frame[["predicted_emotion", "confidence"]].add_prefix("second_"))
+widgets.csv_download(listed, f"{mode}.csv", "mis_csv", right)
 
 previous, counter, following = st.columns([1, 4, 1])
 previous.button("◀ Previous", key="mis_previous", on_click=turn_page, args=(-1,), disabled=page <= 1)
@@ -63,9 +95,12 @@ tiles = shown.iloc[(page - 1) * PER_PAGE : page * PER_PAGE]
 for start in range(0, len(tiles), COLUMNS):
     for column, (row, sample) in zip(st.columns(COLUMNS), tiles.iloc[start : start + COLUMNS].iterrows()):
         column.image(render.upscale(split.images[row], 3), output_format="PNG")
-        column.caption(
-            f"**{sample.true_emotion} → {sample.predicted_emotion}** {sample.confidence:.0%}  \n{sample.top3_text}"
-        )
+        if mode == "disagreements":
+            column.caption(f"**true {sample.true_emotion}**  \n{verdict(first_name, sample)}  \n"
+                           f"{verdict(second_name, other_frame.loc[row])}")
+        else:
+            column.caption(f"**{sample.true_emotion} → {sample.predicted_emotion}** {sample.confidence:.0%}  \n"
+                           f"{sample.top3_text}")
         column.button("Details", key=f"mis_open_{row}", on_click=open_face, args=(row,))
 
 row = st.session_state.get("mis_selected")
@@ -79,13 +114,19 @@ if row is not None and row in frame.index:
         widgets.show_face(face, sample.top3_text)
     with right:
         alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="mis_alpha")
+        if other is not None:
+            st.caption(verdict(first_name, sample))
         widgets.saliency_overlays(key, face, None, alpha, factor=3)
+        if other is not None:
+            st.caption(verdict(second_name, other_frame.loc[row]))
+            widgets.saliency_overlays(other, face, None, alpha, factor=3)
     layers = state.conv_layers(key)
     layer = st.selectbox("Feature maps of layer", layers, index=len(layers) // 2, key="mis_layer")
     with st.spinner("Computing feature maps…"):
         maps = state.feature_maps(key, face, layer)
-    st.image(
+    widgets.figure(
         render.feature_map_grid(maps[..., :64], factor=max(1, 96 // maps.shape[0]), cmap="viridis"),
-        caption=f"{layer}: first {min(64, maps.shape[-1])} of {maps.shape[-1]} channels",
-        output_format="PNG",
+        f"{layer}: first {min(64, maps.shape[-1])} of {maps.shape[-1]} channels",
+        f"{sample.id}-{layer}.png",
+        "mis_maps_png",
     )

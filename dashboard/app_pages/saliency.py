@@ -21,10 +21,15 @@ left, right = st.columns([1, 4])
 with left:
     probabilities = state.probabilities_of(key, face[None])[0]
     widgets.show_face(face, f"{caption}  \n{widgets.top3_caption(probabilities)}")
+other = state.compared_model()
 with right:
     target = widgets.target_picker("sal")
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="sal_alpha")
-    widgets.saliency_overlays(key, face, target, alpha)
+    for shown in (key, other) if other is not None else (key,):
+        if other is not None:
+            row_probabilities = state.probabilities_of(shown, face[None])[0]
+            st.caption(f"**{state.model_label(shown)}**: {widgets.top3_caption(row_probabilities)}")
+        widgets.saliency_overlays(shown, face, target, alpha)
 
 st.subheader("Checks on demand")
 check, curves = st.columns(2)

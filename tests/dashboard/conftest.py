@@ -30,13 +30,15 @@ def app_env(workspace, monkeypatch) -> dict[str, str]:
 
 @pytest.fixture
 def open_page(app_env):
-    """``open_page("filters")``: an AppTest on that page with the tiny run ``tiny-a`` picked."""
+    """``open_page("filters")``: an AppTest on that page with the tiny run ``tiny-a`` picked
+    (and, with ``compare="tiny-b"``, that run under "Compare with")."""
     from streamlit.testing.v1 import AppTest
 
-    def open_(page: str | None = None, model: str | None = "tiny-a"):
+    def open_(page: str | None = None, model: str | None = "tiny-a", compare: str | None = None):
         at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-        if model:
-            at.session_state["model"] = str((Path(app_env["FER_RUNS"]) / model / "model.keras").resolve())
+        for name, run in (("model", model), ("compare_model", compare)):
+            if run:
+                at.session_state[name] = str((Path(app_env["FER_RUNS"]) / run / "model.keras").resolve())
         at.run()
         if page:
             at.switch_page(f"app_pages/{page}.py").run()

@@ -7,7 +7,9 @@ Screenshots (random fixture faces only) go to ``screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +35,7 @@ PAGES = {  # sidebar link -> the page's heading
     "Model": "Model",
     "Filters": "Filters",
     "Compare runs": "Compare runs",
+    "Training": "Training",
     "Confusion matrix": "Confusion matrix",
     "Misclassified": "Misclassified faces",
     "Saliency": "Saliency",
@@ -194,3 +197,39 @@ def test_two_sessions_at_once_keep_their_own_choices(server_url, browser):
     finally:
         for tab in tabs:
             tab.context.close()
+
+
+def test_training_page_follows_a_running_run_on_its_own(page, workspace):
+    """A tiny ``fer train`` in the background: the page shows its epoch count rise without a click."""
+    run = Path(workspace["FER_RUNS"]) / "live"
+    command = [sys.executable, "-m", "fer_core.cli", "train", "--out", str(run), "--epochs", "40",
+               "--batch-size", "16", "--val-limit", "32"]
+    training = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **workspace}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + SLOW / 1000
+        while not (run / "heartbeat.json").is_file() and time.monotonic() < deadline:
+            assert training.poll() is None, "fer train exited early"
+            time.sleep(0.5)
+        open_page(page, "Training", "Training")
+        seen = epoch_on_page(page, after=0)
+        later = epoch_on_page(page, after=seen)  # no click in between: the page's fragment reruns by itself
+        assert later > seen
+        assert page.locator('[data-testid="stException"]').count() == 0
+        screenshot(page, "training-live")
+    finally:
+        training.kill()
+        training.wait()
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def epoch_on_page(page, after: int, timeout: float = 60) -> int:
+    """The first "epoch k of 40" the page shows with k > ``after`` (polling the page, never clicking)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = page.locator("body").inner_text()
+        shown = [int(k) for k in re.findall(r"epoch (\d+) of 40", text)]
+        if shown and max(shown) > after:
+            return max(shown)
+        time.sleep(1)
+    pytest.fail(f"the Training page showed no epoch after {after} within {timeout} s")
