@@ -43,7 +43,14 @@ def _config_problem(run: Run) -> tuple[dict | None, str | None]:
 
 
 def _scored(run: Run, entry: dict) -> dict:
-    """``entry`` with the accuracy from ``metrics.json``, else the best ``val_accuracy`` of ``history.csv``."""
+    """``entry`` with the accuracy from ``metrics.json`` (else the best ``val_accuracy`` of ``history.csv``)
+    and ``train_accuracy``, the last epoch's training accuracy (when the history has one)."""
+    try:
+        history = run.history()
+    except (ValueError, OSError):
+        history = []
+    if history and "accuracy" in history[-1]:
+        entry = {**entry, "train_accuracy": history[-1]["accuracy"]}
     if run.metrics_file.is_file():
         try:
             metrics = run.metrics()
@@ -51,10 +58,7 @@ def _scored(run: Run, entry: dict) -> dict:
                     "source": "metrics.json"}
         except (FerError, KeyError, TypeError, ValueError):
             entry = {**entry, "source": "metrics.json unreadable"}
-    try:
-        best = best_epoch(run.history())
-    except (ValueError, OSError):
-        best = None
+    best = best_epoch(history)
     if best is not None:
         entry = {**entry, "accuracy": best["val_accuracy"], "source": "best val_accuracy in history.csv"}
     return entry
@@ -104,8 +108,9 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
     Returns:
         One dict per cell: ``normalization``, ``augmentation`` (bool), ``ours``
         (best PublicTest accuracy among the cell's runs, or ``None``), ``runs``
-        (their names), ``epochs`` (their training budgets, as text), ``seed
-        public`` and ``seed private`` (the report's).
+        (their names), ``epochs`` (their training budgets, as text), ``train
+        accuracy`` (the last epoch's on Training, or ``None``), ``seed public``
+        and ``seed private`` (the report's).
     """
     groups, _ = ablation_runs(folder)
     rows = []
@@ -117,7 +122,72 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
             "ours": max((e["accuracy"] for e in entries), default=None),
             "runs": ", ".join(e["name"] for e in entries),
             "epochs": ", ".join(sorted({str(e["epochs"]) for e in entries})),
+            "train accuracy": max((e["train_accuracy"] for e in entries if "train_accuracy" in e), default=None),
             "seed public": public,
             "seed private": private,
         })
     return rows
+
+
+def _effect(ours: dict, option: str) -> str:
+    """One sentence: what switching ``option`` on did in our cells against the report's public numbers."""
+    other = "normalization" if option == "augmentation" else "augmentation"
+    ours_parts, seed_parts, verdicts = [], [], []
+    for row_off, row_on in _pairs(ours, option):
+        if _missing(row_off["ours"]) or _missing(row_on["ours"]):
+            continue
+        mine = 100 * (row_on["ours"] - row_off["ours"])
+        report = 100 * (row_on["seed public"] - row_off["seed public"])
+        where = _setting(row_off, other)
+        ours_parts.append(f"{mine:+.1f} points {where}")
+        seed_parts.append(f"{report:+.1f}")
+        verdicts.append(_agrees(mine, report))
+    if not ours_parts:
+        return f"{option.capitalize()}: not measured yet (a cell of the 2x2 has no scored run)."
+    verdict = "agrees with" if all(verdicts) else "disagrees with" if not any(verdicts) else "partly agrees with"
+    name = "Standardizing the input" if option == "normalization" else "Augmentation"
+    return (f"{name} changed PublicTest accuracy by {' and '.join(ours_parts)}; the report measured "
+            f"{' and '.join(seed_parts)}, so this {verdict} it.")
+
+
+def _missing(value) -> bool:
+    """None or NaN (a table's empty cell)."""
+    return value is None or value != value
+
+
+def _pairs(rows: dict, option: str):
+    """(off, on) row pairs for ``option`` ("normalization": none -> standardize; "augmentation": off -> on)."""
+    if option == "normalization":
+        return [(rows[("none", aug)], rows[("standardize", aug)]) for aug in (False, True)]
+    return [(rows[(norm, False)], rows[(norm, True)]) for norm in ("none", "standardize")]
+
+
+def _setting(row: dict, other: str) -> str:
+    if other == "augmentation":
+        return "with augmentation" if row["augmentation"] else "without augmentation"
+    return "with standardized input" if row["normalization"] == "standardize" else "on raw pixels"
+
+
+def _agrees(ours: float, report: float, small: float = 1.0) -> bool:
+    """Same direction, or both under ``small`` points (no clear effect either way)."""
+    return (abs(ours) < small and abs(report) < small) or (ours * report > 0 and abs(ours) >= small)
+
+
+def ablation_findings(rows: list[dict]) -> list[str]:
+    """What normalization and augmentation did, one sentence each, and whether that agrees with the report.
+
+    ``rows`` from :func:`ablation_rows`. A third sentence says whether the cells
+    without augmentation overfit (last training accuracy at least 10 points
+    above PublicTest): the regime in which the report measured its gain.
+    """
+    by_cell = {(row["normalization"], row["augmentation"]): row for row in rows}
+    findings = [_effect(by_cell, "normalization"), _effect(by_cell, "augmentation")]
+    plain = [row for row in rows if not row["augmentation"] and not _missing(row["ours"])
+             and not _missing(row["train accuracy"])]
+    if plain:
+        gaps = ", ".join(f"{row['train accuracy']:.3f} on Training vs {row['ours']:.3f} on PublicTest"
+                         f" ({_setting(row, 'normalization')})" for row in plain)
+        overfit = all(row["train accuracy"] - row["ours"] >= 0.10 for row in plain)
+        findings.append(f"Without augmentation the last epoch reached {gaps}: "
+                        f"{'they overfit' if overfit else 'not yet overfitting'}.")
+    return findings

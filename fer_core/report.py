@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.ablation import SEED_ABLATION, Groups, ablation_rows, ablation_runs  # noqa: F401 (public here too)
+from fer_core.ablation import SEED_ABLATION, Groups, ablation_findings, ablation_rows, ablation_runs  # noqa: F401
 from fer_core.data import load_optional_dataset
 from fer_core.errors import FerError
 from fer_core.runs import best_epoch
@@ -106,7 +106,7 @@ class ReportData:
     metrics_computed: bool
     data_source: str | None
     splits: object | None
-    ablation: tuple[str | os.PathLike, Groups, list[str]] | None
+    ablation: tuple[str | os.PathLike, Groups, list[str], list[str]] | None  # folder, groups, skipped, findings
     saliency: SaliencyFaces | None
     filters: FilterTiles
     feature_maps: FeatureMapView | None
@@ -237,7 +237,9 @@ def compute_report(
     _check_run(run, methods)
     dataset, public = _public_split(dataset)
     config = run.config()
-    ablation = (ablation_dir, *ablation_runs(ablation_dir)) if ablation_dir is not None else None
+    ablation = None
+    if ablation_dir is not None:
+        ablation = (ablation_dir, *ablation_runs(ablation_dir), ablation_findings(ablation_rows(ablation_dir)))
 
     say(f"loading {run.model_file}...")
     from fer_core.models import load_model

@@ -251,10 +251,10 @@ def _ablation_notes(folder, groups: dict, skipped: list[str]) -> str:
 
 
 def ablation_section(ablation) -> str:
-    """Section 2 from ``(folder, groups, skipped)`` (:func:`fer_core.ablation.ablation_runs`); ``""`` for ``None``."""
+    """Section 2 from ``(folder, groups, skipped, findings)`` (:mod:`fer_core.ablation`); ``""`` for ``None``."""
     if ablation is None:
         return ""
-    folder, groups, skipped = ablation
+    folder, groups, skipped, findings = ablation
     rows = [
         [label] + [_ablation_cell(groups.get((norm, aug)), SEED_ABLATION[(norm, aug)]) for aug in (False, True)]
         for norm, label in (("none", "no normalization"), ("standardize", "standardize (per-pixel mean/std)"))
@@ -265,6 +265,7 @@ def ablation_section(ablation) -> str:
 <p>Public accuracy of the runs in <code>{_e(folder)}</code>, by their config's <code>normalization</code>
 and <code>augment</code>; the difference in brackets is against the seed report's public number.</p>
 {table}
+<ul>{"".join(f"<li>{_e(finding)}</li>" for finding in findings)}</ul>
 {_ablation_notes(folder, groups, skipped)}
 </section>"""
 

@@ -163,6 +163,10 @@ def test_report_has_the_ablation_table(fixture, full_report):
     rows = {(r["normalization"], r["augmentation"]): r for r in ablation_rows(fixture["ablation"])}
     assert rows[("none", False)]["epochs"] == "2" and rows[("standardize", False)]["epochs"] == ""
     assert "notes (no config.json)" in page
+    # Only the pairs with both cells scored: standardize vs none with augmentation, aug vs no aug on raw pixels.
+    assert ("<li>Standardizing the input changed PublicTest accuracy by +40.0 points with augmentation; "
+            "the report measured -0.7, so this disagrees with it.</li>") in page
+    assert "<li>Augmentation changed PublicTest accuracy by -29.1 points on raw pixels; the report" in page
 
 
 def test_report_has_saliency_filters_and_feature_maps(full_report):

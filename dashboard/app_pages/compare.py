@@ -7,6 +7,7 @@ import state
 import streamlit as st
 import widgets
 
+from fer_core.ablation import ablation_findings
 from fer_core.runs import Run, best_epoch
 
 st.title("Compare runs")
@@ -17,6 +18,8 @@ if ablation is not None:
     widgets.number_table(ablation, "cmp_ablation", ("ours", "seed public", "seed private"), "%.4f")
     st.caption("Ours: the seed CNN trained by `fer train` with the same budget in every cell (`epochs`; runs in "
                "`assets/ablation/` or `$FER_ABLATION`); seed: the report's public / private scores after full training.")
+    for finding in ablation_findings(ablation.to_dict("records")):
+        st.markdown(f"- {finding}")
 
 runs = state.run_folders()
 if not runs:

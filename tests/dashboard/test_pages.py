@@ -195,6 +195,9 @@ def test_compare_page_shows_the_ablation_beside_the_seed_report(open_page, monke
     a = json.loads((Path(app_env["FER_RUNS"]) / "tiny-a" / "metrics.json").read_text())["accuracy"]
     assert table.loc[("standardize", False), "ours"] == pytest.approx(a)
     assert table.loc[("standardize", False), "runs"] == "tiny-a" and np.isnan(table.loc[("none", False), "ours"])
+    said = [m.value for m in at.markdown]
+    assert "- Normalization: not measured yet (a cell of the 2x2 has no scored run)." in said
+    assert any(m.startswith("- Augmentation changed PublicTest accuracy by ") for m in said)
 
 
 def drawn_face(size: int = 240) -> np.ndarray:
