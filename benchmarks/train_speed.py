@@ -21,9 +21,10 @@ line is ``ratio=<median of fer / stock>``.
     python benchmarks/train_speed.py --profile       # + per-layer forward+backward table
     python benchmarks/train_speed.py --quality 3     # PublicTest accuracy of both after 3 epochs
 
-``--profile`` times every layer of the seed CNN alone (forward, then the
-gradients with respect to its input and its weights) on a batch of its real
-input shape, and prints milliseconds per batch and GFLOP/s.
+``--profile`` times every layer of both paths' seed CNN alone (forward, then
+the gradients with respect to its input and its weights) on a batch of its
+real input shape, and prints milliseconds per batch side by side and the fer
+path's GFLOP/s.
 """
 
 from __future__ import annotations
@@ -203,13 +204,17 @@ def profile_layers(model: keras.Model, batch: int, repeats: int = 10) -> list[di
     return rows
 
 
-def print_profile(rows: list[dict], step_ms: float) -> None:
-    total = sum(r["ms"] for r in rows)
-    print(f"\nper layer, forward + backward, one batch (sum {total:.0f} ms; a whole training step: {step_ms:.0f} ms)")
-    print(f"{'layer':12s} {'type':20s} {'ms':>8s} {'share':>6s} {'GFLOP':>7s} {'GFLOP/s':>8s}")
-    for r in sorted(rows, key=lambda r: -r["ms"]):
-        rate = f"{r['gflops']:8.1f}" if r["gflop"] else f"{'-':>8s}"
-        print(f"{r['layer']:12s} {r['type']:20s} {r['ms']:8.2f} {100 * r['ms'] / total:5.1f}% {r['gflop']:7.2f} {rate}")
+def print_profile(stock: list[dict], fer: list[dict], step_ms: dict[str, float]) -> None:
+    """Both paths' per-layer rows side by side, slowest fer rows first."""
+    stock_ms = {r["layer"]: r["ms"] for r in stock}
+    total = {"stock": sum(stock_ms.values()), "fer": sum(r["ms"] for r in fer)}
+    print(f"\nper layer, forward + backward, one batch: sum stock {total['stock']:.0f} ms, fer {total['fer']:.0f} ms "
+          f"(a whole training step: stock {step_ms['stock']:.0f} ms, fer {step_ms['fer']:.0f} ms)")
+    print(f"{'layer':12s} {'fer type':24s} {'stock ms':>9s} {'fer ms':>8s} {'share':>6s} {'GFLOP':>6s} {'fer GFLOP/s':>11s}")
+    for r in sorted(fer, key=lambda r: -r["ms"]):
+        rate = f"{r['gflops']:11.1f}" if r["gflop"] else f"{'-':>11s}"
+        print(f"{r['layer']:12s} {r['type']:24s} {stock_ms.get(r['layer'], float('nan')):9.2f} {r['ms']:8.2f} "
+              f"{100 * r['ms'] / total['fer']:5.1f}% {r['gflop']:6.2f} {rate}")
 
 
 def quality(epochs: int, data: str | None) -> tuple[float, float]:
@@ -276,7 +281,10 @@ def main() -> None:
     print(f"seed CNN training: {gflop:.2f} GFLOP/image; float32 matmul here: {ceiling:.1f} GFLOP/s "
           f"(= {ceiling / gflop:.0f} img/s at full use)")
     if args.profile:
-        print_profile(profile_layers(paths[1].model, args.batch_size), 1000 * args.batch_size / statistics.median(fer))
+        step_ms = {"stock": 1000 * args.batch_size / statistics.median(stock),
+                   "fer": 1000 * args.batch_size / statistics.median(fer)}
+        print_profile(profile_layers(paths[0].model, args.batch_size), profile_layers(paths[1].model, args.batch_size),
+                      step_ms)
     print(f"ratio={statistics.median(ratios):.2f}")
 
 

@@ -22,6 +22,13 @@ def row_normalized(matrix: np.ndarray) -> np.ndarray:
     return np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
 
 
+def _matrix_layout(fig: go.Figure, title: str, **layout) -> go.Figure:
+    """A 7x7 true-by-predicted figure's axes (predicted on top, true down the side), title and size."""
+    fig.update_layout(title=title, margin=_MARGIN, height=460, xaxis={"title": "predicted", "side": "top"},
+                      yaxis={"title": "true", "autorange": "reversed"}, **layout)
+    return fig
+
+
 def confusion_heatmap(
     matrix: np.ndarray, normalized: bool = False, title: str = "", clickable: bool = True
 ) -> go.Figure:
@@ -59,15 +66,7 @@ def confusion_heatmap(
                 showlegend=False,
             )
         )
-    fig.update_layout(
-        title=title,
-        margin=_MARGIN,
-        height=460,
-        xaxis={"title": "predicted", "side": "top"},
-        yaxis={"title": "true", "autorange": "reversed"},
-        clickmode="event+select",
-    )
-    return fig
+    return _matrix_layout(fig, title, clickmode="event+select")
 
 
 def change_heatmap(points: np.ndarray, gain: np.ndarray, title: str = "") -> go.Figure:
@@ -95,14 +94,7 @@ def change_heatmap(points: np.ndarray, gain: np.ndarray, title: str = "") -> go.
             hovertemplate="true %{y}, predicted %{x}: %{text} points (%{customdata})<extra></extra>",
         )
     )
-    fig.update_layout(
-        title=title,
-        margin=_MARGIN,
-        height=460,
-        xaxis={"title": "predicted", "side": "top"},
-        yaxis={"title": "true", "autorange": "reversed"},
-    )
-    return fig
+    return _matrix_layout(fig, title)
 
 
 def probability_bars(probabilities: np.ndarray, height: int = 240) -> go.Figure:

@@ -1,4 +1,4 @@
-"""The ``fer`` command: ``fer train | data | evaluate | predict | report | filters | ensemble``.
+"""The ``fer`` command: ``fer train | data | evaluate | predict | report | filters | ensemble | calibrate``.
 
 Errors in user input print one line ``fer: error: ...`` and exit with status 2.
 """
@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     ensemble.add_argument("--out", required=True, help="run directory to write (model.keras, config.json, metrics.json)")
     ensemble.add_argument("--data", help="FER2013 for scoring on PublicTest (default: $FER_DATA; skipped without)")
 
+    calibrate = commands.add_parser(
+        "calibrate", help="re-estimate a run's BatchNorm statistics on Training faces; keep them if PublicTest rises")
+    calibrate.add_argument("run", help="run directory (model.keras; metrics.json and predictions.npz are rewritten)")
+    calibrate.add_argument("--faces", type=int, default=8192, help="Training faces to average over (default: %(default)s)")
+    calibrate.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+
     filters = commands.add_parser("filters", help="precompute the gradient-ascent images of every conv filter")
     filters.add_argument("run", help="run directory or .keras file; images go to RUN/filters/")
     filters.add_argument("--layers", nargs="+", metavar="LAYER", help="conv layers (default: all)")
@@ -124,7 +130,9 @@ def _print_shift(dataset) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from fer_core.data import load_fer2013
-    from fer_core.evaluate import evaluate_run
+    import numpy as np
+
+    from fer_core.evaluate import confusion_sentences, evaluate_run
     from fer_core.models import load_model
     from fer_core.runs import Run
 
@@ -136,6 +144,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     for emotion, row in metrics["per_class"].items():
         print(f"  {emotion:9s} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
               f"f1 {row['f1']:.3f}  n={row['support']}")
+    print("most confused: " + "; ".join(confusion_sentences(np.asarray(metrics["confusion_matrix"]), 5)))
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -168,6 +177,19 @@ def _predict_photos(run: str, paths: list[str]) -> None:
         for number, ((box, _), top) in enumerate(zip(faces, tops), start=1):
             where = f"face {number} at x={box[0]} y={box[1]} w={box[2]} h={box[3]}" if box else "no face found; whole image"
             print(f"{path}: {where}: " + ", ".join(f"{name} {p:.3f}" for name, p in top))
+
+
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from fer_core.data import load_fer2013
+    from fer_core.precise_bn import calibrate_run
+    from fer_core.runs import Run
+
+    if args.faces < 1:
+        raise FerError("--faces must be at least 1")
+    before, after, kept = calibrate_run(Run(_run_folder(args.run)), load_fer2013(args.data), args.faces)
+    verdict = "kept: model.keras and metrics.json rewritten" if kept else "not kept: the model is unchanged"
+    print(f"public accuracy {before:.5f} -> {after:.5f} with BatchNorm statistics of {args.faces} Training faces; "
+          f"{verdict}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -235,6 +257,7 @@ COMMANDS = {
     "predict": cmd_predict,
     "report": cmd_report,
     "filters": cmd_filters,
+    "calibrate": cmd_calibrate,
     "ensemble": cmd_ensemble,
 }
 

@@ -120,7 +120,8 @@ def test_evaluate_and_predict_commands(killed_and_resumed, tmp_path, capsys, mon
     run, data = killed_and_resumed["run"], str(killed_and_resumed["data"])
     monkeypatch.setenv("FER_CACHE", killed_and_resumed["env"]["FER_CACHE"])
     assert cli.main(["evaluate", str(run.root), "--data", data]) == 0
-    assert "public accuracy:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "public accuracy:" in out and "most confused: " in out and " is read as " in out
     submission = tmp_path / "submission.csv"
     assert cli.main(["predict", str(run.root), "--split", "private", "--data", data, "--out", str(submission)]) == 0
     lines = submission.read_text().splitlines()
@@ -262,3 +263,25 @@ def test_a_crop_run_with_smoothing_and_erasing_saves_a_whole_face_model(tmp_path
     faces = images[:4, :, :, None].astype(np.float32)
     np.testing.assert_allclose(model.predict(faces, verbose=0), checkpoint.predict(faces[:, 4:44, 4:44], verbose=0),
                                atol=1e-5)
+
+
+@pytest.mark.slow
+def test_calibrate_keeps_new_batch_norm_statistics_only_when_publictest_rises(killed_and_resumed, tmp_path, capsys,
+                                                                              monkeypatch):
+    import shutil
+
+    run = Run(tmp_path / "copy")
+    shutil.copytree(killed_and_resumed["run"].root, run.root)
+    monkeypatch.setenv("FER_CACHE", killed_and_resumed["env"]["FER_CACHE"])
+    before_bytes, before_metrics = run.model_file.read_bytes(), run.metrics()
+    assert cli.main(["calibrate", str(run.root), "--faces", "512", "--data", str(killed_and_resumed["data"])]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("public accuracy ") and "with BatchNorm statistics of 512 Training faces" in line
+    before, after = (float(v) for v in line.split("public accuracy ")[1].split(" with")[0].split(" -> "))
+    assert before == pytest.approx(before_metrics["accuracy"], abs=1e-5)
+    if after > before:
+        assert "kept" in line and run.metrics()["accuracy"] == pytest.approx(after, abs=1e-5)
+        assert run.model_file.read_bytes() != before_bytes
+    else:
+        assert "not kept" in line and run.model_file.read_bytes() == before_bytes
+    assert cli.main(["calibrate", str(run.root), "--faces", "0"]) == 2
