@@ -149,7 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> None:
     from fer_core.data import load_fer2013
-    from fer_core.evaluate import predict_proba, top_k, write_submission
+    from fer_core.evaluate import predict_proba, write_submission
     from fer_core.models import load_model
 
     if bool(args.images) == bool(args.split):

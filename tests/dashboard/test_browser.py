@@ -7,7 +7,6 @@ Screenshots (random fixture faces only) go to ``screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
