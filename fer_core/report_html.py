@@ -337,7 +337,7 @@ def saliency_html(found: SaliencyFaces) -> str:
     return (
         f"<p>Each map explains the class the model predicted (its pre-softmax score), shown in jet over the "
         f"face (|map|, clipped at the 99th percentile). SmoothGrad averages {found.smoothgrad_samples} noisy copies "
-        f"(Smilkov et al. 2017); Grad-CAM uses the last conv layer (Selvaraju et al. 2017).</p>"
+        f"(Smilkov et al. 2017); Grad-CAM uses the last conv block's rectified output (Selvaraju et al. 2017).</p>"
         + _table(header, rows, "faces")
     )
 

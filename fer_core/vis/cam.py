@@ -21,7 +21,7 @@ import tensorflow as tf
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.vis.gradients import PIXELS_SPEC, TARGETS_SPEC, resolve_targets
-from fer_core.vis.probes import as_model_input, cached, in_batches, last_conv_layer, probe
+from fer_core.vis.probes import as_model_input, cached, cam_layer, in_batches, probe
 
 
 def _layer_gradient_fn(model: keras.Model, layer: str) -> Callable:
@@ -50,7 +50,7 @@ def _upsample(cams: np.ndarray) -> np.ndarray:
 def _cam(model, images, target, layer, batch_size, channel_weights) -> np.ndarray:
     """``relu(sum_k w_k A_k)`` upsampled to 48x48, with ``w = channel_weights(A, dScore/dA)``."""
     x = as_model_input(images)
-    layer = layer or last_conv_layer(model)
+    layer = layer or cam_layer(model)
     shape = probe(model, layer).outputs[0].shape
     if len(shape) != 4:
         raise FerError(f"layer '{layer}' has output shape {tuple(shape)} (expected (N, h, w, channels))")
@@ -88,7 +88,7 @@ def grad_cam(
 
     ``relu(sum_k alpha_k A_k)`` with ``alpha_k`` the spatial mean of
     d logit[target] / d A_k, upsampled bilinearly to 48x48. ``layer`` defaults to
-    the last ``Conv2D`` layer.
+    the last conv block's rectified output (:func:`fer_core.vis.probes.cam_layer`).
 
     Returns:
         ``float32 (N, 48, 48)``, >= 0, not normalized (units of the layer's activations).

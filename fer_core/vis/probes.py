@@ -94,6 +94,38 @@ def last_conv_layer(model: keras.Model) -> str:
     return names[-1]
 
 
+RECTIFIERS = (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU, keras.layers.PReLU)
+BLOCK_ENDS = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Flatten,
+              keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D, keras.layers.Dense)
+
+
+def _flat_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's layers in order, nested models' layers inlined in their place."""
+    return [inner for layer in model.layers
+            for inner in (_flat_layers(layer) if isinstance(layer, keras.Model) else [layer])]
+
+
+def cam_layer(model: keras.Model) -> str:
+    """The layer class activation maps read by default: the rectified output of the last conv block.
+
+    The last ``Conv2D``, or the activation layer that follows it before the next
+    conv, pooling, flatten or dense layer (Conv -> BatchNormalization -> LeakyReLU
+    gives the LeakyReLU). Grad-CAM++'s weights assume such non-negative feature
+    maps (Chattopadhyay et al. 2018); on the seed CNN's raw conv6 outputs its maps are 0.
+    """
+    layers = _flat_layers(model)
+    conv = last_conv_layer(model)
+    start = next(i for i, layer in enumerate(layers) if layer.name == conv)
+    chosen = conv
+    for layer in layers[start + 1:]:
+        if isinstance(layer, BLOCK_ENDS):
+            break
+        if isinstance(layer, RECTIFIERS) or (isinstance(layer, keras.layers.Activation)
+                                             and not _is_softmax(layer.activation)):
+            chosen = layer.name
+    return chosen
+
+
 def _is_softmax(function) -> bool:
     return function is keras.activations.softmax or getattr(function, "__name__", "") == "softmax"
 

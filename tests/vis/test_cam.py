@@ -21,7 +21,20 @@ def test_grad_cam_at_the_last_conv_of_a_gap_net_is_the_class_activation_map(tiny
     got = C.grad_cam(tiny, faces, target=5, layer="act2")
     assert got.shape == (len(faces), 48, 48) and got.min() >= 0
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
-    np.testing.assert_array_equal(C.grad_cam(tiny, faces), C.grad_cam(tiny, faces, layer="c2"))  # the last Conv2D
+    # By default: the last conv block's rectified output (c2 -> act2), the feature maps Grad-CAM++ assumes.
+    np.testing.assert_array_equal(C.grad_cam(tiny, faces), C.grad_cam(tiny, faces, layer="act2"))
+
+
+def test_the_default_cam_layer_is_the_last_conv_blocks_activation():
+    from fer_core.models import build_model
+    from fer_core.vis.probes import cam_layer
+
+    images = np.random.default_rng(0).integers(0, 256, (8, 48, 48), np.uint8)
+    assert cam_layer(build_model("seed", train_images=images)) == "act6"  # conv6 -> bn6 -> act6 -> pool6
+    assert cam_layer(build_model("vgg", input_size=40, train_images=images)) == "act4_2"
+    inputs = keras.Input((48, 48, 1))
+    plain = keras.Model(inputs, keras.layers.Flatten()(keras.layers.Conv2D(2, 3, name="only")(inputs)))
+    assert cam_layer(plain) == "only"  # no activation layer after it: the conv itself
 
 
 @pytest.mark.parametrize("method", ["grad_cam", "grad_cam_plus_plus"])
