@@ -49,8 +49,13 @@ def settle(page) -> None:
 
 def pick(page, label: str, option: str) -> None:
     """Choose ``option`` in the select box labelled ``label`` (sidebar or main)."""
-    page.get_by_label(label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+    box.click()
+    page.keyboard.type(option)  # the list is filtered as one types (long lists are virtualized)
+    choices = page.get_by_role("option")
+    if not choices.filter(has_text=option).count():
+        raise SystemExit(f"{label}: no option {option!r} (offered: {choices.all_inner_texts()})")
+    choices.filter(has_text=option).first.click()
     settle(page)
 
 
