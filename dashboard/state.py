@@ -147,17 +147,17 @@ def dataset() -> tuple[Dataset | None, str]:
         data = _load_dataset(str(Path(source).expanduser().resolve()))
     except FerError as exc:
         return None, str(exc)
-    sizes = ", ".join(f"{name} {len(split):,}" for name, split in data.splits.items())
-    return data, f"FER2013 at `{data.source}`: {sizes}"
+    return data, data.describe()
 
 
 def require_data() -> Split:
     """The labeled PublicTest split; otherwise one info box on how to get FER2013, and stop."""
     data, status = dataset()
-    if data is None or "public" not in data or not data["public"].labeled:
+    public = data.labeled("public") if data is not None else None
+    if public is None:
         st.info(DATA_HELP if not data_from_env() else f"{DATA_HELP}\n\n{status}")
         st.stop()
-    return data["public"]
+    return public
 
 
 def data_source() -> str:
@@ -173,7 +173,7 @@ def _public(source: str) -> Split:
 def evaluation_split() -> Split | None:
     """The labeled PublicTest split, or ``None`` without data (for pages that work without it)."""
     data, _ = dataset()
-    return data["public"] if data is not None and "public" in data and data["public"].labeled else None
+    return data.labeled("public") if data is not None else None
 
 
 # ----------------------------------------------------------------------------- model facts

@@ -85,6 +85,16 @@ class Dataset:
     def __contains__(self, name: str) -> bool:
         return name in self.splits
 
+    def labeled(self, name: str) -> Split | None:
+        """The split ``name`` if it is here and has labels, else ``None``."""
+        split = self.splits.get(name)
+        return split if split is not None and split.labeled else None
+
+    def describe(self) -> str:
+        """One line: ``FER2013 at `PATH`: train 28,709, public 3,589, private 3,589``."""
+        sizes = ", ".join(f"{name} {len(split):,}" for name, split in self.splits.items())
+        return f"FER2013 at `{self.source}`: {sizes}"
+
 
 # ----------------------------------------------------------------------------- location
 

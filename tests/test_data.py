@@ -98,6 +98,12 @@ def test_cache_is_used_and_keyed_by_mtime(kaggle_folder, tmp_path):
     assert len(list(cache.glob("*.npz"))) == 2
 
 
+def test_a_dataset_describes_itself_and_hands_out_labeled_splits_only(kaggle_folder):
+    data = load_fer2013(kaggle_folder[0])
+    assert data.describe() == f"FER2013 at `{data.source}`: train 21, public 14, private 5"
+    assert data.labeled("public") is data["public"] and data.labeled("private") is None and data.labeled("x") is None
+
+
 def test_cached_load_serves_same_arrays(kaggle_folder):
     folder, _, _ = kaggle_folder
     first, second = load_fer2013(folder), load_fer2013(folder)
