@@ -69,8 +69,8 @@ def resolve_jit(choice: str) -> bool:
     """``jit_compile`` for ``model.compile``: ``on`` -> True, ``off`` -> False, ``auto`` -> whether a GPU is seen.
 
     XLA's CPU convolutions do not use oneDNN: on this project's 2-core EPYC the
-    seed CNN trained at about 31 img/s with XLA against 124-216 without it
-    (``benchmarks/train_speed.py --jit on`` shows it), so ``auto`` keeps it off on a CPU.
+    seed CNN trained at 32 img/s with XLA against 388 without it
+    (``benchmarks/train_speed.py --jit on``), so ``auto`` keeps it off on a CPU.
     """
     if choice in ("on", "off"):
         return choice == "on"
