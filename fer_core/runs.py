@@ -162,21 +162,43 @@ def run_status(run: Run, now: float | None = None) -> str:
     """``running``, ``finished``, ``interrupted`` or ``new`` (nothing trained yet), from the run's files alone.
 
     Running means a heartbeat younger than 3 beats (at least 30 s); finished, that
-    the checkpoint reached the configured epochs. A half-written or missing file
-    counts as absent, never raises.
+    the checkpoint or the history reached the configured epochs, or a model file
+    with no record of its training (a shipped model). A half-written or missing
+    file counts as absent, never raises.
     """
+    problems: list[str] = []
+    return _status(_read_dict(run.heartbeat_file, problems), _read_dict(run.state_file, problems),
+                   _read_dict(run.config_file, problems), _safe_history(run, problems), run.model_file.is_file(), now)
+
+
+def _status(beat: dict | None, state: dict | None, config: dict | None, history: list[dict], has_model: bool,
+            now: float | None = None) -> str:
+    """:func:`run_status` from the files' contents (``None`` for a missing or unreadable file)."""
     now = time.time() if now is None else now
+    age = now - (_number(beat, "time") or -math.inf)
+    if age < max(30.0, 3 * (_number(beat, "every") or 5.0)):
+        return "running"
+    done = _epochs_done(state, history)
+    epochs = _number(config, "epochs", int) or _number(beat, "epochs", int)
+    if epochs and done >= epochs:
+        return "finished"
+    if done or history:
+        return "interrupted"
+    return "finished" if has_model else "new"
+
+
+def _epochs_done(state: dict | None, history: list[dict]) -> int:
+    """Finished epochs: the checkpoint's, or the history's last, whichever is further."""
+    return max([_number(state, "epoch", int) or 0] + [int(row.get("epoch", i + 1)) for i, row in enumerate(history)])
+
+
+def _safe_history(run: Run, problems: list[str]) -> list[dict]:
+    """:meth:`Run.history`, or ``[]`` (and a line in ``problems``) when the file cannot be read."""
     try:
-        beat = json.loads(run.heartbeat_file.read_text())
-        if now - float(beat["time"]) < max(30.0, 3 * float(beat.get("every", 5))):
-            return "running"
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:
-        done, epochs = int(run.state()["epoch"]), int(run.config()["epochs"])
-    except (FerError, OSError, ValueError, KeyError, TypeError):
-        return "new" if not run.history_file.is_file() else "interrupted"
-    return "finished" if done >= epochs else "interrupted"
+        return run.history()
+    except (OSError, UnicodeDecodeError, csv.Error):
+        problems.append(f"{run.history_file.name}: unreadable")
+        return []
 
 
 # ----------------------------------------------------------------------------- a run at a glance (Training page)
@@ -277,11 +299,9 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 3
     """Status, epochs, speed, time left, best validation accuracy and differing options of a run.
 
     Reads ``config.json``, ``history.csv``, ``checkpoint/state.json`` and
-    ``heartbeat.json``; any of them missing, empty, cut or broken is skipped
+    ``heartbeat.json`` once each; any of them missing, empty, cut or broken is skipped
     (and named in ``problems``), so this never raises on a run folder. The status
-    is :func:`run_status`'s, except that a run (or shipped model) whose history or
-    checkpoint reached the configured epochs, or a model file with no record of its
-    training, counts as ``finished``. Seconds per epoch: the mean of the last
+    is :func:`run_status`'s. Seconds per epoch: the mean of the last
     ``recent`` epochs' ``seconds``; time left: that times the epochs still to go.
     """
     run = run if isinstance(run, Run) else Run(run)
@@ -290,24 +310,18 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 3
     config = saved or {}
     state = _read_dict(run.state_file, problems)
     beat = _read_dict(run.heartbeat_file, problems)
-    try:
-        history = run.history()
-    except (OSError, UnicodeDecodeError, csv.Error):
-        history = []
-        problems.append(f"{run.history_file.name}: unreadable")
-    status = run_status(run, now)
-    done = max([_number(state, "epoch", int) or 0] + [int(row.get("epoch", i + 1)) for i, row in enumerate(history)])
+    history = _safe_history(run, problems)
+    has_model = run.model_file.is_file()
+    status = _status(beat, state, saved, history, has_model, now)
     epochs = _number(config, "epochs", int) or _number(beat, "epochs", int)
-    summary = RunSummary(status, config.get("model"), done, epochs, has_model=run.model_file.is_file())
+    summary = RunSummary(status, config.get("model"), _epochs_done(state, history), epochs, has_model=has_model)
     summary.problems = problems
-    if status != "running" and ((epochs and done >= epochs) or (status == "new" and summary.has_model)):
-        summary.status = "finished"
     fraction = 0.0
     if summary.status == "running":
         summary.current = _number(beat, "epoch", int)
         summary.batch, summary.batches = _number(beat, "batch", int), _number(beat, "batches", int)
         if summary.current is not None:
-            summary.epoch = max(done, summary.current - 1)
+            summary.epoch = max(summary.epoch, summary.current - 1)
         if summary.batch is not None and summary.batches:
             fraction = min(max(summary.batch / summary.batches, 0.0), 1.0)
     if epochs:
