@@ -114,7 +114,11 @@ def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, sp
 
 def evaluate_run(run: Run, model: keras.Model, split: Split, split_name: str = "public") -> dict:
     """Score ``model`` on a labeled split; write ``metrics.json`` and ``predictions.npz`` into ``run``."""
-    probabilities = predict_proba(model, split.images)
+    return write_evaluation(run, predict_proba(model, split.images), split, split_name)
+
+
+def write_evaluation(run: Run, probabilities: np.ndarray, split: Split, split_name: str = "public") -> dict:
+    """``metrics.json`` and ``predictions.npz`` in ``run`` from ``float32 (N, 7)`` probabilities of a labeled split."""
     metrics = metrics_from_probabilities(probabilities, split.labels, split_name)
     write_json(run.metrics_file, metrics)
     write_npz(run.predictions_file, probabilities=probabilities, labels=split.labels, ids=split.ids)

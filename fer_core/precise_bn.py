@@ -79,12 +79,12 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0) -> tuple[float
     only if PublicTest accuracy rises (chosen on PublicTest, never PrivateTest).
 
     On a rise, ``model.keras`` is rewritten atomically and ``metrics.json`` /
-    ``predictions.npz`` with it (:func:`fer_core.evaluate.evaluate_run`).
+    ``predictions.npz`` with it, from the PublicTest scores already computed.
 
     Returns:
         ``(accuracy before, accuracy after, kept)``.
     """
-    from fer_core.evaluate import evaluate_run, predict_proba
+    from fer_core.evaluate import predict_proba, write_evaluation
     from fer_core.models import load_model
     from fer_core.runs import atomic_path
 
@@ -93,10 +93,11 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0) -> tuple[float
     before = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())
     rows = np.random.default_rng(seed).permutation(len(train))[:faces]
     precise_batch_norm(model, train.images[np.sort(rows)])
-    after = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())
+    probabilities = predict_proba(model, public.images)
+    after = float((probabilities.argmax(1) == public.labels).mean())
     if after <= before:
         return before, after, False
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
-    evaluate_run(run, model, public)
+    write_evaluation(run, probabilities, public)
     return before, after, True
