@@ -295,14 +295,25 @@ def _number(data: dict | None, key: str, kind=float):
         return None
 
 
-def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 3) -> RunSummary:
+def seconds_per_epoch(history: Sequence[dict], recent: int = 5) -> float | None:
+    """The median ``seconds`` of the last ``recent`` history rows (None when none has it).
+
+    A median, not a mean: the first epoch after a resume (graph tracing) or one
+    slowed by another job on the machine would otherwise inflate every
+    time-left estimate that follows it.
+    """
+    seconds = [row["seconds"] for row in history[-recent:] if "seconds" in row]
+    return float(np.median(seconds)) if seconds else None
+
+
+def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5) -> RunSummary:
     """Status, epochs, speed, time left, best validation accuracy and differing options of a run.
 
     Reads ``config.json``, ``history.csv``, ``checkpoint/state.json`` and
     ``heartbeat.json`` once each; any of them missing, empty, cut or broken is skipped
     (and named in ``problems``), so this never raises on a run folder. The status
-    is :func:`run_status`'s. Seconds per epoch: the mean of the last
-    ``recent`` epochs' ``seconds``; time left: that times the epochs still to go.
+    is :func:`run_status`'s. Seconds per epoch: :func:`seconds_per_epoch` over the
+    last ``recent`` epochs; time left: that times the epochs still to go.
     """
     run = run if isinstance(run, Run) else Run(run)
     problems: list[str] = []
@@ -326,9 +337,8 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 3
             fraction = min(max(summary.batch / summary.batches, 0.0), 1.0)
     if epochs:
         summary.progress = min((summary.epoch + fraction) / epochs, 1.0)
-    seconds = [row["seconds"] for row in history[-recent:] if "seconds" in row]
-    if seconds:
-        summary.seconds_per_epoch = sum(seconds) / len(seconds)
+    summary.seconds_per_epoch = seconds_per_epoch(history, recent)
+    if summary.seconds_per_epoch is not None:
         if epochs and summary.status in ("running", "interrupted"):
             summary.time_left = max(epochs - summary.epoch - fraction, 0.0) * summary.seconds_per_epoch
     best = best_epoch(history)

@@ -31,7 +31,7 @@ from fer_core.evaluate import evaluate_run
 from fer_core.fused import builtin_config, fused_model
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
-from fer_core.runs import Run, atomic_path, format_duration, write_json
+from fer_core.runs import Run, atomic_path, format_duration, seconds_per_epoch, write_json
 
 # ----------------------------------------------------------------------------- data
 
@@ -322,11 +322,10 @@ class Heartbeat(keras.callbacks.Callback):
 def epoch_line(rows: list[dict], epochs: int, best: float) -> str:
     """One line after the last of ``rows`` (history rows): speed, best validation accuracy, time left.
 
-    The time left is the mean seconds of the last (up to 3) epochs times the epochs still to go.
+    The time left is :func:`~fer_core.runs.seconds_per_epoch` times the epochs still to go.
     """
     row = rows[-1]
-    recent = [r["seconds"] for r in rows[-3:] if "seconds" in r]
-    left = max(epochs - row["epoch"], 0) * sum(recent) / len(recent)
+    left = max(epochs - row["epoch"], 0) * (seconds_per_epoch(rows) or 0.0)
     return (f"epoch {row['epoch']}/{epochs}: {row['seconds']:.0f} s, {row['images_per_second']:.0f} img/s, "
             f"best validation accuracy {best:.4f}, about {format_duration(left)} left")
 

@@ -8,7 +8,7 @@ import pytest
 
 from fer_core.accel import resolve_jit
 from fer_core.config import TrainConfig
-from fer_core.runs import Run, differing_options, format_duration, run_status, run_summary, write_json
+from fer_core.runs import Run, differing_options, format_duration, run_status, run_summary, seconds_per_epoch, write_json
 from fer_core.train import epoch_line
 
 
@@ -56,6 +56,14 @@ def test_epoch_line_gives_speed_and_time_left():
     line = epoch_line(rows, 40, 0.61)
     assert line == "epoch 3/40: 90 s, 319 img/s, best validation accuracy 0.6100, about 55 min left"  # 37 x 90 s
     assert format_duration(3 * 3600 + 5 * 60) == "3 h 05 min" and format_duration(40) == "40 s"
+
+
+def test_one_slow_epoch_does_not_inflate_the_time_left():
+    seconds = (82.0, 80.0, 687.0, 88.0, 84.0)  # epoch 3 shared the CPU with a test suite
+    rows = [{"epoch": e, "seconds": s, "images_per_second": 28709 / s} for e, s in enumerate(seconds, 1)]
+    assert seconds_per_epoch(rows) == pytest.approx(84.0)
+    assert epoch_line(rows, 20, 0.6).endswith("about 21 min left")  # 15 x 84 s
+    assert seconds_per_epoch([{"epoch": 1}]) is None
 
 
 def test_jit_is_off_on_a_cpu_unless_asked_for():
@@ -113,7 +121,7 @@ def test_summary_of_a_half_written_run_never_raises(tmp_path):
     assert [row["epoch"] for row in run.history()] == [1, 2, 3, 4]
     summary = run_summary(run)
     assert (summary.status, summary.epoch, summary.epochs) == ("interrupted", 4, 10)
-    assert summary.time_left == pytest.approx(6 * 80.0) and summary.best_accuracy == pytest.approx(0.7)
+    assert summary.time_left == pytest.approx(6 * 85.0) and summary.best_accuracy == pytest.approx(0.7)
     assert {p.split(":")[0] for p in summary.problems} == {"state.json", "heartbeat.json"}
     run.config_file.write_text("[1, 2]")
     summary = run_summary(run)
