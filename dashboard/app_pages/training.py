@@ -66,7 +66,7 @@ def runs_table() -> None:
 
 runs_table()
 st.caption(
-    "Time left: the mean of the last 3 epochs times the epochs still to go (running or interrupted runs only)."
+    "Time left: the median of the last 5 epochs times the epochs still to go (running or interrupted runs only)."
 )
 
 labels = list(folders)
