@@ -1,0 +1,87 @@
+"""Every dashboard page on an ensemble written by ``fer ensemble`` (two tiny members, mirror TTA)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from test_pages import image_captions, no_exception, plotly_figures, table_with
+
+from fer_core import cli
+
+MEMBER_CONVS = {"a_conv1", "a_conv2", "b_conv1", "b_conv2"}
+
+
+@pytest.fixture(scope="module")
+def ensemble_runs(workspace, tmp_path_factory) -> Path:
+    """A runs folder holding ``ens`` (tiny-a + tiny-b, flip) and a link to ``tiny-a`` to compare with."""
+    runs = tmp_path_factory.mktemp("ensemble-runs")
+    members = [str(Path(workspace["FER_RUNS"]) / name / "model.keras") for name in ("tiny-a", "tiny-b")]
+    argv = ["ensemble", *members, "--names", "a", "b", "--tta", "flip", "--out", str(runs / "ens"),
+            "--data", workspace["FER_DATA"]]
+    assert cli.main(argv) == 0
+    os.symlink(Path(workspace["FER_RUNS"]) / "tiny-a", runs / "tiny-a")
+    return runs
+
+
+@pytest.fixture
+def open_ensemble(app_env, ensemble_runs, monkeypatch):
+    """``open_ensemble("filters")``: that page with the ensemble picked (and tiny-a under "Compare with")."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import APP, TIMEOUT
+
+    monkeypatch.setenv("FER_RUNS", str(ensemble_runs))
+
+    def open_(page: str, compare: bool = False):
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.session_state["model"] = str((ensemble_runs / "ens" / "model.keras").resolve())
+        if compare:
+            at.session_state["compare_model"] = str((ensemble_runs / "tiny-a" / "model.keras").resolve())
+        at.run()
+        at.switch_page(f"app_pages/{page}.py").run()
+        no_exception(at)
+        return at
+
+    return open_
+
+
+def test_model_page_lists_each_members_conv_layers_by_name(open_ensemble):
+    at = open_ensemble("model")
+    names = set(table_with(at, "layer")["layer"])  # nested layers as member/layer
+    assert {f"{name[0]}/{name}" for name in MEMBER_CONVS} <= names
+
+
+def test_filters_and_feature_maps_offer_member_layers_and_draw_them(open_ensemble):
+    at = open_ensemble("filters")
+    assert MEMBER_CONVS <= set(at.selectbox(key="flt_layer").options)
+    at.selectbox(key="flt_layer").set_value("b_conv2").run()
+    no_exception(at)
+    assert "b_conv2: all 8 filters" in image_captions(at)
+    at = open_ensemble("feature_maps")
+    assert MEMBER_CONVS <= set(at.selectbox(key="fm_layer").options)
+    at.selectbox(key="fm_layer").set_value("a_conv1").run()
+    no_exception(at)
+    assert any(c.startswith("a_conv1: 4 channels") for c in image_captions(at))
+
+
+def test_saliency_runs_every_method_on_the_ensemble(open_ensemble):
+    at = open_ensemble("saliency")
+    assert {"Gradient", "SmoothGrad", "Integrated Gradients", "Grad-CAM", "Grad-CAM++"} <= set(image_captions(at))
+
+
+def test_an_ensemble_compares_with_a_single_model_on_every_page(open_ensemble):
+    at = open_ensemble("confusion", compare=True)
+    assert len(plotly_figures(at)) >= 2  # both matrices (and their difference)
+    at = open_ensemble("saliency", compare=True)
+    assert len(image_captions(at)) >= 10  # five methods for each model
+    at = open_ensemble("misclassified", compare=True)
+    at.radio(key="mis_mode").set_value("disagreements").run()
+    no_exception(at)
+    assert at.radio(key="mis_right").options
+    at = open_ensemble("filters", compare=True)
+    at.selectbox(key="flt_layer").set_value("a_conv1").run()
+    no_exception(at)
+    assert "a_conv1 of ens (run): all 4 filters" in image_captions(at)
+    assert any("share no conv layer name" in info.value for info in at.info)
