@@ -15,7 +15,7 @@ from fer_core.errors import FerError
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 # Options that may differ when a run is resumed (everything else must match).
-RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit")
+RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit", "precise_bn")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
 
@@ -57,6 +57,9 @@ class TrainConfig:
     jit: str = _opt(
         "auto", "XLA compilation of the training step: auto = off on a CPU-only host (measured slower there), "
         "Keras's choice with a GPU", JIT_CHOICES)
+    precise_bn: int = _opt(
+        0, "after every epoch, re-estimate BatchNorm statistics over N Training faces before validating "
+        "(PreciseBN: the history, the best-epoch choice and the saved model use them; 0 = off)")
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs")
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)")
 
@@ -80,6 +83,8 @@ class TrainConfig:
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 raise FerError(f"--{f.name.replace('_', '-')} {getattr(self, f.name)!r}: expected one of {', '.join(choices)}")
+        if self.precise_bn < 0:
+            raise FerError(f"--precise-bn {self.precise_bn}: expected a number of Training faces (0 = off)")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise FerError(f"--{name.replace('_', '-')} must be at least 1")

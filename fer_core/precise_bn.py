@@ -74,6 +74,38 @@ def precise_batch_norm(model: keras.Model, images: np.ndarray, batch_size: int =
     return len(norms)
 
 
+def sample_faces(images: np.ndarray, faces: int, seed: int = 0) -> np.ndarray:
+    """``faces`` rows of ``images`` drawn without replacement by ``seed``, in their original order."""
+    rows = np.random.default_rng(seed).permutation(len(images))[:faces]
+    return images[np.sort(rows)]
+
+
+class PreciseValidation(keras.callbacks.Callback):
+    """After every epoch, before the callbacks after it see the logs: re-estimate the BatchNorm
+    statistics on ``faces`` (:func:`precise_batch_norm`), then validate on ``validation``.
+
+    Put it first in ``fit``'s callbacks and give ``fit`` no ``validation_data``: the
+    ``val_*`` entries of the epoch's logs are then this validation's, so the
+    history, the best-epoch choice and the saved model use precise statistics.
+    Training is unchanged: it normalizes with batch statistics, and the next
+    epoch's updates overwrite the moving ones.
+
+    Args:
+        faces: raw pixels the model takes, ``uint8 (N, S, S)`` or float ``(N, S, S, 1)``.
+        validation: a dataset ``model.evaluate`` takes (batches of images and labels).
+    """
+
+    def __init__(self, faces: np.ndarray, validation):
+        super().__init__()
+        self.faces, self.validation = faces, validation
+
+    def on_epoch_end(self, epoch, logs=None):
+        precise_batch_norm(self.model, self.faces)
+        scores = self.model.evaluate(self.validation, verbose=0, return_dict=True)
+        if logs is not None:
+            logs.update({f"val_{name}": float(value) for name, value in scores.items()})
+
+
 def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0) -> tuple[float, float, bool]:
     """Re-estimate the BatchNorm statistics of ``run``'s model on ``faces`` random Training faces; keep them
     only if PublicTest accuracy rises (chosen on PublicTest, never PrivateTest).
@@ -91,8 +123,7 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0) -> tuple[float
     public, train = dataset["public"], dataset["train"]
     model = load_model(run.model_file)
     before = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())
-    rows = np.random.default_rng(seed).permutation(len(train))[:faces]
-    precise_batch_norm(model, train.images[np.sort(rows)])
+    precise_batch_norm(model, sample_faces(train.images, faces, seed))
     probabilities = predict_proba(model, public.images)
     after = float((probabilities.argmax(1) == public.labels).mean())
     if after <= before:

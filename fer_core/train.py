@@ -31,6 +31,7 @@ from fer_core.evaluate import evaluate_run
 from fer_core.fused import builtin_config, fused_model
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
+from fer_core.precise_bn import PreciseValidation, sample_faces
 from fer_core.runs import Run, atomic_path, format_duration, seconds_per_epoch, write_json
 
 # ----------------------------------------------------------------------------- data
@@ -381,6 +382,10 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
     val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=bool(config.label_smoothing))
     recorder = RunRecorder(run, history, best, chief, images=len(train_split), epochs=config.epochs)
     callbacks = [recorder, Heartbeat(run, config.epochs, steps_per_epoch)] if chief else [recorder]
+    if config.precise_bn:
+        faces = sample_faces(train_split.images, config.precise_bn, config.seed)
+        faces = crop_windows(faces, config.crop, None) if config.crop else faces  # what the training model takes
+        callbacks.insert(0, PreciseValidation(faces, val_data))  # first: the recorder sees its val_* logs
     if strategy is not None and cluster_config() is not None:
         from fer_core.distributed import fit_distributed
 
@@ -389,7 +394,7 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
         return
     model.fit(
         train_data,
-        validation_data=val_data,
+        validation_data=None if config.precise_bn else val_data,  # PreciseValidation validates instead
         epochs=config.epochs,
         initial_epoch=done,
         callbacks=callbacks,
@@ -409,6 +414,8 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
         The :class:`Run`.
     """
     config.check()
+    if config.precise_bn and cluster_config() is not None:
+        raise FerError("--precise-bn is not supported in multi-worker runs (TF_CONFIG)")
     if config.label_smoothing and cluster_config() is not None:
         raise FerError("--label-smoothing is not supported in multi-worker runs (TF_CONFIG): their loop uses integer labels")
     dataset = dataset or load_fer2013(config.data)

@@ -285,3 +285,36 @@ def test_calibrate_keeps_new_batch_norm_statistics_only_when_publictest_rises(ki
     else:
         assert "not kept" in line and run.model_file.read_bytes() == before_bytes
     assert cli.main(["calibrate", str(run.root), "--faces", "0"]) == 2
+
+
+def _moving_statistics(model) -> list[np.ndarray]:
+    import keras
+
+    return [w.numpy() for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
+            for w in (layer.moving_mean, layer.moving_variance)]
+
+
+def test_precise_bn_validates_and_saves_the_best_epoch_with_re_estimated_statistics(tmp_path, kaggle_folder):
+    from fer_core.evaluate import predict_proba
+    from fer_core.precise_bn import precise_batch_norm, sample_faces
+
+    folder, _, _ = kaggle_folder
+    dataset = load_fer2013(folder)
+    public, faces = dataset["public"], sample_faces(dataset["train"].images, 16, seed=0)
+    for precise in (16, 0):
+        out = tmp_path / f"precise-{precise}"
+        args = ["train", "--data", str(folder), "--out", str(out), "--epochs", "2", "--batch-size", "8",
+                "--precision", "float32", "--precise-bn", str(precise)]
+        assert cli.main(args) == 0
+        history = Run(out).history()
+        assert all({"val_accuracy", "val_loss"} <= set(row) for row in history)
+        model = load_model(out)
+        best = max(row["val_accuracy"] for row in history)
+        accuracy = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())
+        assert accuracy == pytest.approx(best, abs=1e-6)  # the recorded validation is the saved model's
+        saved = _moving_statistics(model)
+        precise_batch_norm(model, faces)
+        fixed_point = all(np.allclose(a, b, rtol=1e-4, atol=1e-5) for a, b in zip(saved, _moving_statistics(model)))
+        assert fixed_point == bool(precise), "saved statistics are the precise ones over those faces (only then)"
+    with pytest.raises(FerError, match="--precise-bn -1"):
+        TrainConfig(precise_bn=-1).check()
