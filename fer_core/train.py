@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from fer_core.accel import cluster_config, distribution_strategy, is_chief, resolve_jit, resolve_precision
+from fer_core.augment import RandomAffine
 from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.data import Dataset, Split, load_fer2013
 from fer_core.errors import FerError
@@ -55,18 +56,13 @@ def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split
 
 
 def augmenter(config: TrainConfig) -> keras.Sequential | None:
-    """Random flip, rotation, shift, zoom and erasing as Keras layers, or None when off."""
+    """Random flip, rotation, shift and zoom in one resampling (:class:`~fer_core.augment.RandomAffine`),
+    then random erasing, as Keras layers; None when off."""
     if not config.augment:
         return None
     steps = []
-    if config.flip:
-        steps.append(keras.layers.RandomFlip("horizontal", seed=config.seed))
-    if config.rotation:
-        steps.append(keras.layers.RandomRotation(config.rotation / 360.0, fill_mode="nearest", seed=config.seed + 1))
-    if config.shift:
-        steps.append(keras.layers.RandomTranslation(config.shift, config.shift, fill_mode="nearest", seed=config.seed + 2))
-    if config.zoom:
-        steps.append(keras.layers.RandomZoom(config.zoom, config.zoom, fill_mode="nearest", seed=config.seed + 3))
+    if config.flip or config.rotation or config.shift or config.zoom:
+        steps.append(RandomAffine(config.flip, config.rotation, config.shift, config.zoom, seed=config.seed + 1))
     if config.erase:
         # A (p, p) factor: every image is erased with chance p (a single float would draw the chance from 0..p).
         steps.append(keras.layers.RandomErasing((config.erase, config.erase), value_range=(0, 255), seed=config.seed + 4))
