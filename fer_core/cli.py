@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "calibrate", help="re-estimate a run's BatchNorm statistics on Training faces; keep them if PublicTest rises")
     calibrate.add_argument("run", help="run directory (model.keras; metrics.json and predictions.npz are rewritten)")
     calibrate.add_argument("--faces", type=int, default=8192, help="Training faces to average over (default: %(default)s)")
+    calibrate.add_argument("--last-epoch", action="store_true",
+                           help="calibrate the last checkpoint (the final epoch) instead; kept only if it beats model.keras")
     calibrate.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
 
     filters = commands.add_parser("filters", help="precompute the gradient-ascent images of every conv filter")
@@ -186,10 +188,12 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
     if args.faces < 1:
         raise FerError("--faces must be at least 1")
-    before, after, kept = calibrate_run(Run(_run_folder(args.run)), load_fer2013(args.data), args.faces)
+    before, after, kept = calibrate_run(Run(_run_folder(args.run)), load_fer2013(args.data), args.faces,
+                                        last_epoch=args.last_epoch)
     verdict = "kept: model.keras and metrics.json rewritten" if kept else "not kept: the model is unchanged"
-    print(f"public accuracy {before:.5f} -> {after:.5f} with BatchNorm statistics of {args.faces} Training faces; "
-          f"{verdict}")
+    source = " (last epoch's weights)" if args.last_epoch else ""
+    print(f"public accuracy {before:.5f} -> {after:.5f}{source} with BatchNorm statistics of {args.faces} Training "
+          f"faces; {verdict}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:

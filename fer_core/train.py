@@ -202,15 +202,20 @@ def float32_config(config):
     return {k: ("float32" if k == "dtype" and v == "bfloat16" else float32_config(v)) for k, v in config.items()}
 
 
-def save_inference_model(model: keras.Model, path: Path) -> None:
-    """Save ``model``'s architecture and weights in float32, built-in layers only, no optimizer state, atomically.
+def inference_model(model: keras.Model) -> keras.Model:
+    """``model`` (a training model or checkpoint) in float32 with built-in layers only, uncompiled, same weights.
 
-    A model trained on crops is saved behind a center crop, so it takes whole 48x48 faces.
+    A model trained on crops comes behind a center crop, so it takes whole 48x48 faces.
     """
     clone = model.__class__.from_config(builtin_config(float32_config(model.get_config())))  # uncompiled
     clone.set_weights(model.get_weights())  # variables are float32 under mixed precision too
+    return with_center_crop(clone)
+
+
+def save_inference_model(model: keras.Model, path: Path) -> None:
+    """Save :func:`inference_model` of ``model`` (no optimizer state) atomically."""
     with atomic_path(path) as tmp:
-        with_center_crop(clone).save(tmp)
+        inference_model(model).save(tmp)
 
 
 # ----------------------------------------------------------------------------- run bookkeeping

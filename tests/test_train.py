@@ -318,3 +318,33 @@ def test_precise_bn_validates_and_saves_the_best_epoch_with_re_estimated_statist
         assert fixed_point == bool(precise), "saved statistics are the precise ones over those faces (only then)"
     with pytest.raises(FerError, match="--precise-bn -1"):
         TrainConfig(precise_bn=-1).check()
+
+
+@pytest.mark.slow
+def test_calibrate_last_epoch_takes_the_final_checkpoints_weights_or_leaves_the_model(killed_and_resumed, tmp_path,
+                                                                                      capsys, monkeypatch):
+    import shutil
+
+    import keras
+
+    from fer_core import fused  # noqa: F401  (the checkpoint's layers)
+
+    run = Run(tmp_path / "copy")
+    shutil.copytree(killed_and_resumed["run"].root, run.root)
+    monkeypatch.setenv("FER_CACHE", killed_and_resumed["env"]["FER_CACHE"])
+    before_bytes = run.model_file.read_bytes()
+    args = ["calibrate", str(run.root), "--faces", "512", "--last-epoch", "--data", str(killed_and_resumed["data"])]
+    assert cli.main(args) == 0
+    line = capsys.readouterr().out.strip()
+    assert "(last epoch's weights)" in line
+    checkpoint = keras.models.load_model(run.checkpoint_dir / run.state()["checkpoint"], compile=False)
+    trained = [w for w in checkpoint.weights if "moving" not in w.path]
+    if "; kept" in line:
+        saved = [w for w in load_model(run.root).weights if "moving" not in w.path]
+        assert len(saved) == len(trained)
+        assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(saved, trained))
+    else:
+        assert run.model_file.read_bytes() == before_bytes
+    shutil.rmtree(run.checkpoint_dir)
+    assert cli.main(args) == 2
+    assert "no checkpoint to calibrate" in capsys.readouterr().err
