@@ -84,3 +84,19 @@ def disagreements(labels: np.ndarray, first: np.ndarray, second: np.ndarray, rig
     a_right, b_right = a == y, b == y
     keep = {"first": a_right & ~b_right, "second": b_right & ~a_right, "either": a_right != b_right}[right]
     return np.flatnonzero(keep).astype(np.int64)
+
+
+def matching_layer(layer: str, other_layers: list[str]) -> str | None:
+    """The layer of the other model that plays the part of ``layer``, or None.
+
+    The same name first; else the same name under an ensemble member's prefix
+    (``fer ensemble`` renames a member's layers ``<member>_<layer>``): ``conv5``
+    matches ``seed1_conv5`` (the first such member) and ``seed1_conv5`` matches ``conv5``.
+    """
+    if layer in other_layers:
+        return layer
+    prefixed = [name for name in other_layers if name.endswith(f"_{layer}") and "_" not in name[:-len(layer) - 1]]
+    if prefixed:
+        return prefixed[0]
+    _, _, bare = layer.partition("_")
+    return bare if bare and bare in other_layers else None

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fer_core.compare import change_sentences, confusion_change, disagreements, row_fractions
+from fer_core.compare import change_sentences, confusion_change, disagreements, matching_layer, row_fractions
 from fer_core.errors import FerError
 
 
@@ -68,3 +68,13 @@ def test_disagreements_are_the_faces_exactly_one_model_gets_right():
         disagreements(labels, first, second, "both")
     with pytest.raises(FerError, match="shape"):
         disagreements(labels, first[:3], second)
+
+
+def test_a_layer_matches_its_namesake_or_an_ensemble_members_copy():
+    seed, ensemble = ["conv1", "conv5", "conv3_2"], ["s45_conv1", "s45_conv5", "s80_conv5", "vgg1_conv3_2"]
+    assert matching_layer("conv5", seed) == "conv5"
+    assert matching_layer("conv5", ensemble) == "s45_conv5"  # the first member's
+    assert matching_layer("s80_conv5", seed) == "conv5" and matching_layer("vgg1_conv3_2", seed) == "conv3_2"
+    assert matching_layer("conv3_2", ensemble) == "vgg1_conv3_2"
+    assert matching_layer("conv2", seed) is None and matching_layer("s45_conv2", seed) is None
+    assert matching_layer("onv5", ensemble) is None  # a suffix of a name is not a match

@@ -9,6 +9,7 @@ import state
 import streamlit as st
 import widgets
 
+from fer_core.compare import matching_layer
 from fer_core.vis import render
 
 PER_PAGE = 64
@@ -31,7 +32,7 @@ page = st.number_input(f"Filters page (of {pages})", 1, pages, 1, key="flt_page"
 first, last = (page - 1) * PER_PAGE, min(page * PER_PAGE, count)
 
 
-def layer_grid(model: state.ModelKey, first: int, last: int, count: int, name: str = "") -> None:
+def layer_grid(model: state.ModelKey, layer: str, first: int, last: int, count: int, name: str = "") -> None:
     """Filters ``first..last-1`` of ``layer`` in ``model`` (of ``count``), computed with a progress bar if new."""
     if state.filter_images_cached(model, layer, first, last):
         images = state.filter_images(model, layer, first, last)
@@ -50,20 +51,21 @@ def layer_grid(model: state.ModelKey, first: int, last: int, count: int, name: s
 
 other = state.compared_model()
 name, other_name = (f" of {state.model_label(key)}", f" of {state.model_label(other)}") if other else ("", "")
-layer_grid(key, first, last, count, name)
+layer_grid(key, layer, first, last, count, name)
 if other is not None:
     other_layers = state.conv_layers(other)
-    if layer not in other_layers:
-        shared = [shared for shared in layers if shared in other_layers]
+    twin = matching_layer(layer, other_layers)  # the same name, or the same under an ensemble member's prefix
+    if twin is None:
+        shared = [name for name in layers if matching_layer(name, other_layers)]
         st.info(
             f"{state.model_label(other)} has no layer named `{layer}`. "
             + (f"Layers both models have: {', '.join(f'`{n}`' for n in shared)}." if shared else "The two models "
                "share no conv layer name.")
         )
-    elif first >= (other_count := state.channel_count(other, layer)):
-        st.caption(f"{layer}{other_name} has only {other_count} filters.")
+    elif first >= (other_count := state.channel_count(other, twin)):
+        st.caption(f"{twin}{other_name} has only {other_count} filters.")
     else:
-        layer_grid(other, first, min(last, other_count), other_count, other_name)
+        layer_grid(other, twin, first, min(last, other_count), other_count, other_name)
 
 index = st.number_input("Filter", 0, count - 1, first, key="flt_index")
 with st.spinner("Ascending from three seeds…"):
