@@ -25,9 +25,10 @@ from keras import ops
 class RandomAffine(keras.layers.Layer):
     """Random mirror, rotation, shift and zoom about the image center, one bilinear resampling.
 
-    Input and output: ``float (N, H, W, C)`` (channels last), any value range;
-    the output has the input's shape and dtype. Inactive (identity) unless
-    called with ``training=True``.
+    Input: ``(N, H, W, C)`` (channels last), any value range; output: the same
+    shape in ``float32`` (the layer computes in float32 whatever the global
+    precision policy, so interpolated pixels are not rounded to bfloat16).
+    Inactive (identity) unless called with ``training=True``.
 
     Args:
         flip: mirror left-right with chance 1/2.
@@ -39,7 +40,7 @@ class RandomAffine(keras.layers.Layer):
 
     def __init__(self, flip: bool = True, rotation: float = 10.0, shift: float = 0.1, zoom: float = 0.1,
                  seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**{"dtype": "float32", **kwargs})
         self.flip, self.rotation, self.shift, self.zoom, self.seed = flip, rotation, shift, zoom, seed
         self.generator = keras.random.SeedGenerator(seed)
 
@@ -69,9 +70,8 @@ class RandomAffine(keras.layers.Layer):
             return images
         shape = ops.shape(images)
         matrix = self.transforms(shape[0], images.shape[1], images.shape[2])
-        moved = ops.image.affine_transform(ops.cast(images, "float32"), matrix, interpolation="bilinear",
-                                           fill_mode="nearest")
-        return ops.cast(moved, images.dtype)
+        return ops.image.affine_transform(ops.cast(images, "float32"), matrix, interpolation="bilinear",
+                                          fill_mode="nearest")
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -71,6 +71,11 @@ def test_same_seed_same_faces_and_the_layer_round_trips_its_config():
     assert (clone.flip, clone.rotation, clone.shift, clone.zoom, clone.seed) == (True, 10.0, 0.1, 0.1, 5)
 
 
-def test_output_keeps_shape_and_dtype():
-    out = RandomAffine(seed=0)(_noise_faces(3), training=True)
+def test_output_keeps_shape_in_float32_under_a_bfloat16_policy():
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        layer = RandomAffine(seed=0)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    out = layer(_noise_faces(3), training=True)
     assert tuple(out.shape) == (3, 48, 48, 1) and keras.backend.standardize_dtype(out.dtype) == "float32"
