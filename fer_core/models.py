@@ -217,15 +217,15 @@ def with_center_crop(model: keras.Model) -> keras.Model:
     return keras.Model(inputs, model(x), name=f"{model.name}_crop{size}")
 
 
+def flat_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's layers in order, each nested model's layers inlined in its place."""
+    return [inner for layer in model.layers
+            for inner in (flat_layers(layer) if isinstance(layer, keras.Model) else [layer])]
+
+
 def conv_layer_names(model: keras.Model) -> list[str]:
     """Names of the model's 2D conv layers in order, nested models included."""
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            names += conv_layer_names(layer)
-        elif isinstance(layer, layers.Conv2D):
-            names.append(layer.name)
-    return names
+    return [layer.name for layer in flat_layers(model) if isinstance(layer, layers.Conv2D)]
 
 
 def layer_summary(model: keras.Model) -> list[dict]:

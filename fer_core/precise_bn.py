@@ -16,13 +16,12 @@ import contextlib
 import keras
 import numpy as np
 
+from fer_core.models import flat_layers, load_model
+
 
 def _layers(model: keras.Model, kind) -> list:
     """Every layer of type ``kind`` in ``model``, nested models included."""
-    found = []
-    for layer in model.layers:
-        found += _layers(layer, kind) if isinstance(layer, keras.Model) else [layer] if isinstance(layer, kind) else []
-    return found
+    return [layer for layer in flat_layers(model) if isinstance(layer, kind)]
 
 
 @contextlib.contextmanager
@@ -120,7 +119,6 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
         ``(accuracy of model.keras before, accuracy after, kept)``.
     """
     from fer_core.evaluate import predict_proba, write_evaluation
-    from fer_core.models import load_model
     from fer_core.runs import atomic_path
 
     public, train = dataset["public"], dataset["train"]
@@ -149,4 +147,4 @@ def _last_checkpoint(run) -> keras.Model:
     path = run.checkpoint_dir / state["checkpoint"] if state and "checkpoint" in state else None
     if path is None or not path.is_file():
         raise FerError(f"{run.root}: no checkpoint to calibrate (checkpoint/state.json names none that exists)")
-    return inference_model(keras.models.load_model(path, compile=False, safe_mode=True))
+    return inference_model(load_model(path))  # a corrupt checkpoint is a one-line FerError too

@@ -32,7 +32,7 @@ import numpy as np
 
 from fer_core.errors import FerError
 from fer_core.labels import INPUT_SHAPE
-from fer_core.models import conv_layer_names
+from fer_core.models import conv_layer_names, flat_layers
 
 _CACHE: weakref.WeakKeyDictionary[keras.Model, dict] = weakref.WeakKeyDictionary()
 
@@ -99,12 +99,6 @@ BLOCK_ENDS = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.Avera
               keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D, keras.layers.Dense)
 
 
-def _flat_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's layers in order, nested models' layers inlined in their place."""
-    return [inner for layer in model.layers
-            for inner in (_flat_layers(layer) if isinstance(layer, keras.Model) else [layer])]
-
-
 def cam_layer(model: keras.Model) -> str:
     """The layer class activation maps read by default: the rectified output of the last conv block.
 
@@ -113,7 +107,7 @@ def cam_layer(model: keras.Model) -> str:
     gives the LeakyReLU). Grad-CAM++'s weights assume such non-negative feature
     maps (Chattopadhyay et al. 2018); on the seed CNN's raw conv6 outputs its maps are 0.
     """
-    layers = _flat_layers(model)
+    layers = flat_layers(model)
     conv = last_conv_layer(model)
     start = next(i for i, layer in enumerate(layers) if layer.name == conv)
     chosen = conv
