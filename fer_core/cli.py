@@ -70,8 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         "calibrate", help="re-estimate a run's BatchNorm statistics on Training faces; keep them if PublicTest rises")
     calibrate.add_argument("run", help="run directory (model.keras; metrics.json and predictions.npz are rewritten)")
     calibrate.add_argument("--faces", type=int, default=8192, help="Training faces to average over (default: %(default)s)")
-    calibrate.add_argument("--last-epoch", action="store_true",
-                           help="calibrate the last checkpoint (the final epoch) instead; kept only if it beats model.keras")
+    weights = calibrate.add_mutually_exclusive_group()
+    weights.add_argument("--last-epoch", action="store_true",
+                         help="calibrate the last checkpoint (the final epoch) instead; kept only if it beats model.keras")
+    weights.add_argument("--average", type=int, default=0, metavar="K",
+                         help="calibrate the mean of the weights of the run's last K epochs instead (stochastic weight "
+                              "averaging; needs fer train --snapshots K or more); kept only if it beats model.keras")
     calibrate.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
 
     filters = commands.add_parser("filters", help="precompute the gradient-ascent images of every conv filter")
@@ -188,10 +192,13 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
     if args.faces < 1:
         raise FerError("--faces must be at least 1")
+    if args.average < 0:
+        raise FerError(f"--average {args.average}: expected a number of epochs")
     before, after, kept = calibrate_run(Run(_run_folder(args.run)), load_fer2013(args.data), args.faces,
-                                        last_epoch=args.last_epoch)
+                                        last_epoch=args.last_epoch, average=args.average)
     verdict = "kept: model.keras and metrics.json rewritten" if kept else "not kept: the model is unchanged"
-    source = " (last epoch's weights)" if args.last_epoch else ""
+    source = (" (last epoch's weights)" if args.last_epoch else
+              f" (mean of the last {args.average} epochs' weights)" if args.average else "")
     print(f"public accuracy {before:.5f} -> {after:.5f}{source} with BatchNorm statistics of {args.faces} Training "
           f"faces; {verdict}")
 

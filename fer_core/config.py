@@ -15,7 +15,7 @@ from fer_core.errors import FerError
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "cosine")
 # Options that may differ when a run is resumed (everything else must match).
-RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit", "precise_bn")
+RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit", "precise_bn", "snapshots")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
 
@@ -60,6 +60,9 @@ class TrainConfig:
     precise_bn: int = _opt(
         0, "after every epoch, re-estimate BatchNorm statistics over N Training faces before validating "
         "(PreciseBN: the history, the best-epoch choice and the saved model use them; 0 = off)")
+    snapshots: int = _opt(
+        0, "keep the weights of the last N epochs in RUN/snapshots/ (fer calibrate --average K averages the last K: "
+        "stochastic weight averaging, Izmailov et al. 2018; 0 = off)")
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs")
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)")
 
@@ -85,6 +88,8 @@ class TrainConfig:
                 raise FerError(f"--{f.name.replace('_', '-')} {getattr(self, f.name)!r}: expected one of {', '.join(choices)}")
         if self.precise_bn < 0:
             raise FerError(f"--precise-bn {self.precise_bn}: expected a number of Training faces (0 = off)")
+        if self.snapshots < 0:
+            raise FerError(f"--snapshots {self.snapshots}: expected a number of epochs (0 = off)")
         for name in ("epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise FerError(f"--{name.replace('_', '-')} must be at least 1")

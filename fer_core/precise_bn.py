@@ -105,13 +105,15 @@ class PreciseValidation(keras.callbacks.Callback):
             logs.update({f"val_{name}": float(value) for name, value in scores.items()})
 
 
-def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bool = False) -> tuple[float, float, bool]:
+def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bool = False,
+                  average: int = 0) -> tuple[float, float, bool]:
     """Re-estimate the BatchNorm statistics of ``run``'s model on ``faces`` random Training faces; keep them
     only if PublicTest accuracy rises (chosen on PublicTest, never PrivateTest).
 
     With ``last_epoch`` the weights come from the run's last checkpoint (the
-    final epoch, not the best-validated one) and the calibrated result must beat
-    the current ``model.keras``. On a rise, ``model.keras`` is rewritten
+    final epoch, not the best-validated one); with ``average`` K they are the
+    mean of the run's last K snapshots (:func:`fer_core.swa.averaged_snapshots`).
+    Either way the calibrated result must beat the current ``model.keras``. On a rise, ``model.keras`` is rewritten
     atomically and ``metrics.json`` / ``predictions.npz`` with it, from the
     PublicTest scores already computed.
 
@@ -126,6 +128,10 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     before = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())
     if last_epoch:
         model = _last_checkpoint(run)
+    elif average:
+        from fer_core.swa import averaged_snapshots
+
+        model, _ = averaged_snapshots(run, average)
     precise_batch_norm(model, sample_faces(train.images, faces, seed))
     probabilities = predict_proba(model, public.images)
     after = float((probabilities.argmax(1) == public.labels).mean())

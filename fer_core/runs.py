@@ -98,6 +98,7 @@ class Run:
     model_file = property(lambda self: self.root / MODEL_FILE)
     checkpoint_dir = property(lambda self: self.root / "checkpoint")
     state_file = property(lambda self: self.root / "checkpoint" / "state.json")
+    snapshot_dir = property(lambda self: self.root / "snapshots")
     metrics_file = property(lambda self: self.root / "metrics.json")
     predictions_file = property(lambda self: self.root / "predictions.npz")
     heartbeat_file = property(lambda self: self.root / "heartbeat.json")

@@ -34,6 +34,7 @@ from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, with_center_crop
 from fer_core.precise_bn import PreciseValidation, sample_faces
 from fer_core.runs import Run, atomic_path, format_duration, seconds_per_epoch, write_json
+from fer_core.swa import prune_snapshots, snapshot_path
 
 # ----------------------------------------------------------------------------- data
 
@@ -222,17 +223,18 @@ def save_inference_model(model: keras.Model, path: Path) -> None:
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """After each epoch: keep the best model, checkpoint, then record history.
+    """After each epoch: keep the best model (and, in the last ``snapshots`` epochs, a snapshot
+    for :mod:`fer_core.swa`), checkpoint, then record history.
 
     ``state.json`` is written last and is the commit point of an epoch. Only
     the chief writes; other workers of a cluster train and write nothing.
     """
 
     def __init__(self, run: Run, history: list[dict], best: float, chief: bool = True, *, images: int = 0,
-                 epochs: int = 0):
+                 epochs: int = 0, snapshots: int = 0):
         super().__init__()
         self.run, self.rows, self.best, self.chief = run, history, best, chief
-        self.images, self.epochs = images, epochs
+        self.images, self.epochs, self.snapshots = images, epochs, snapshots
         self.started, self.logs = time.time(), None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -254,6 +256,9 @@ class RunRecorder(keras.callbacks.Callback):
     def _write(self, epoch: int, improved: bool) -> None:
         if improved:
             save_inference_model(self.model, self.run.model_file)
+        if epoch > self.epochs - self.snapshots:  # one of the last N epochs: keep its weights for averaging
+            save_inference_model(self.model, snapshot_path(self.run, epoch))
+            prune_snapshots(self.run, after=self.epochs - self.snapshots)
         checkpoint = self.run.checkpoint_dir / f"epoch-{epoch:04d}.keras"
         with atomic_path(checkpoint) as tmp:
             self.model.save(tmp)
@@ -381,7 +386,8 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
     train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
                               seed=config.seed + done, crop=config.crop, one_hot=bool(config.label_smoothing))
     val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=bool(config.label_smoothing))
-    recorder = RunRecorder(run, history, best, chief, images=len(train_split), epochs=config.epochs)
+    recorder = RunRecorder(run, history, best, chief, images=len(train_split), epochs=config.epochs,
+                           snapshots=config.snapshots)
     callbacks = [recorder, Heartbeat(run, config.epochs, steps_per_epoch)] if chief else [recorder]
     if config.precise_bn:
         faces = sample_faces(train_split.images, config.precise_bn, config.seed)
