@@ -30,8 +30,8 @@ def snapshot_path(run, epoch: int) -> Path:
 
 def snapshot_epochs(run) -> list[int]:
     """The epochs whose snapshot ``run`` holds, ascending (empty without a ``snapshots/`` folder)."""
-    files = run.snapshot_dir.glob("epoch-*.keras") if run.snapshot_dir.is_dir() else []
-    return sorted(int(p.stem.split("-")[1]) for p in files if p.stem.split("-")[1].isdigit())
+    stems = [p.stem.removeprefix("epoch-") for p in run.snapshot_dir.glob("epoch-*.keras")]
+    return sorted(int(stem) for stem in stems if stem.isdigit())
 
 
 def prune_snapshots(run, after: int) -> None:
@@ -67,10 +67,11 @@ def averaged_snapshots(run, last: int) -> tuple[keras.Model, list[int]]:
     BatchNorm moving statistics come out averaged too: re-estimate them
     (:func:`fer_core.precise_bn.precise_batch_norm`) before using the model.
     """
-    epochs = snapshot_epochs(run)[-last:] if last > 0 else []
-    if last < 1 or len(epochs) < last:
-        raise FerError(f"{run.snapshot_dir}: {len(snapshot_epochs(run))} epochs kept, fewer than --average {last} "
+    kept = snapshot_epochs(run)
+    if last < 1 or len(kept) < last:
+        raise FerError(f"{run.snapshot_dir}: {len(kept)} epochs kept, fewer than --average {last} "
                        f"(train with --snapshots {max(last, 1)} or more)")
+    epochs = kept[-last:]
     models = [load_model(snapshot_path(run, epoch)) for epoch in epochs]
     model = models[-1]
     model.set_weights(average_weights([m.get_weights() for m in models]))
