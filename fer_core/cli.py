@@ -10,10 +10,14 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from fer_core.errors import FerError  # noqa: E402
+
+if TYPE_CHECKING:
+    from fer_core.runs import Run
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
@@ -219,7 +223,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.data import load_optional_dataset
     from fer_core.ensemble import build_ensemble, member_names
     from fer_core.models import load_model
-    from fer_core.runs import Run, atomic_path, write_json
+    from fer_core.runs import Run, atomic_path, merge_histories, write_json
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != "ensemble":
@@ -234,6 +238,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         model.save(tmp)
     write_json(run.config_file, {"model": "ensemble", "members": [str(Path(p)) for p in args.runs],
                                  "names": names, "tta": args.tta})
+    run.write_history(merge_histories({n: _member_run(p).history() for n, p in zip(names, args.runs)}))
     print(f"wrote {run.model_file} ({len(members)} members: {', '.join(names)}; tta {args.tta})")
     dataset = load_optional_dataset(args.data)
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
@@ -241,6 +246,17 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
 
         metrics = evaluate_run(run, model, dataset["public"])
         print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
+
+
+def _member_run(path: str) -> Run:
+    """The run folder a member came from: the folder itself, or the one holding its ``.keras`` file
+    (``RUN/model.keras``, ``RUN/snapshots/epoch-XXXX.keras``); its history is empty when there is none."""
+    from fer_core.runs import Run
+
+    path = Path(path)
+    if path.is_dir():
+        return Run(path)
+    return Run(path.parent.parent if path.parent.name == "snapshots" else path.parent)
 
 
 def cmd_filters(args: argparse.Namespace) -> None:

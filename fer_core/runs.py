@@ -358,6 +358,39 @@ def best_epoch(history: Sequence[dict]) -> dict | None:
     return max(rows, key=lambda row: row["val_accuracy"], default=None)
 
 
+MEMBER_SEPARATOR = "/"  # an ensemble's history.csv column: ``<member>/<column>`` (``vggw/val_accuracy``)
+
+
+def merge_histories(histories: Mapping[str, Sequence[dict]]) -> list[dict]:
+    """One ``history.csv`` for an ensemble: row ``e`` holds epoch ``e`` of every member that has it.
+
+    ``histories`` maps a member name to its :meth:`Run.history` rows; their
+    columns become ``<member>/<column>`` (cells of a shorter member stay empty).
+    """
+    by_epoch: dict[int, dict] = {}
+    for name, rows in histories.items():
+        for i, row in enumerate(rows):
+            epoch = int(row.get("epoch", i + 1))
+            cells = {f"{name}{MEMBER_SEPARATOR}{k}": v for k, v in row.items() if k != "epoch"}
+            by_epoch.setdefault(epoch, {"epoch": epoch}).update(cells)
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def split_history(rows: Sequence[dict], single: str = "this run") -> dict[str, list[dict]]:
+    """The inverse of :func:`merge_histories`: ``{member: rows}``; a plain run's rows as ``{single: rows}``."""
+    names = list(dict.fromkeys(k.split(MEMBER_SEPARATOR)[0] for row in rows for k in row if MEMBER_SEPARATOR in k))
+    if not names:
+        return {single: list(rows)} if rows else {}
+    split: dict[str, list[dict]] = {}
+    for name in names:
+        prefix = name + MEMBER_SEPARATOR
+        for row in rows:
+            cells = {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix)}
+            if cells:
+                split.setdefault(name, []).append({"epoch": row["epoch"], **cells})
+    return split
+
+
 # ----------------------------------------------------------------------------- finding runs (the dashboard's pickers)
 
 RUN_FILES = ("config.json", "history.csv", "heartbeat.json", MODEL_FILE, "checkpoint")  # any one makes a run

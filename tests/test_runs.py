@@ -8,7 +8,17 @@ import pytest
 
 from fer_core.accel import resolve_jit
 from fer_core.config import TrainConfig
-from fer_core.runs import Run, differing_options, format_duration, run_status, run_summary, seconds_per_epoch, write_json
+from fer_core.runs import (
+    Run,
+    differing_options,
+    format_duration,
+    merge_histories,
+    run_status,
+    run_summary,
+    seconds_per_epoch,
+    split_history,
+    write_json,
+)
 from fer_core.train import epoch_line
 
 
@@ -49,6 +59,17 @@ def test_history_of_a_resumed_run_keeps_new_columns_and_integer_epochs(tmp_path)
     assert rows == [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5, "images_per_second": 200.0}]
     assert run.history_file.read_text().splitlines()[1] == "1,2.0,"
     json.dumps(rows)
+
+
+def test_an_ensembles_history_keeps_each_members_epochs_and_splits_back(tmp_path):
+    seed = [{"epoch": e, "accuracy": 0.1 * e, "val_accuracy": 0.05 * e} for e in (1, 2, 3)]
+    vgg = [{"epoch": e, "accuracy": 0.2 * e, "seconds": 9.0} for e in (1, 2)]
+    run = Run(tmp_path)
+    run.write_history(merge_histories({"seed": seed, "vggw": vgg}))
+    rows = run.history()
+    assert len(rows) == 3 and rows[2] == {"epoch": 3, "seed/accuracy": 0.1 * 3, "seed/val_accuracy": 0.05 * 3}
+    assert split_history(rows) == {"seed": seed, "vggw": vgg}
+    assert split_history(seed) == {"this run": seed} and split_history([]) == {}
 
 
 def test_epoch_line_gives_speed_and_time_left():

@@ -6,6 +6,8 @@ import state
 import streamlit as st
 import widgets
 
+from fer_core.runs import split_history
+
 key = state.require_model()
 run = state.run_of(key).contents()
 st.title("Model")
@@ -26,7 +28,7 @@ widgets.csv_download(layers, "layers.csv", "model_layers_csv")
 st.subheader("Training")
 if run["history"]:
     metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True, key="model_curve")
-    st.plotly_chart(charts.training_curves({"this run": run["history"]}, metric), key="model_curves")
+    st.plotly_chart(charts.training_curves(split_history(run["history"]), metric), key="model_curves")
 else:
     st.caption("No `history.csv` beside this model.")
 if run["config"]:

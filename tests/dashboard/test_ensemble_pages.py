@@ -51,6 +51,8 @@ def test_model_page_lists_each_members_conv_layers_by_name(open_ensemble):
     at = open_ensemble("model")
     names = set(table_with(at, "layer")["layer"])  # nested layers as member/layer
     assert {f"{name[0]}/{name}" for name in MEMBER_CONVS} <= names
+    curves = {trace["name"] for figure in plotly_figures(at) for trace in figure["data"]}
+    assert {"a · train", "a · validation", "b · train", "b · validation"} <= curves  # each member's history
 
 
 def test_filters_and_feature_maps_offer_member_layers_and_draw_them(open_ensemble):
