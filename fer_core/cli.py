@@ -223,7 +223,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.data import load_optional_dataset
     from fer_core.ensemble import build_ensemble, member_names
     from fer_core.models import load_model
-    from fer_core.runs import Run, atomic_path, merge_histories, write_json
+    from fer_core.runs import Run, atomic_path, format_duration, merge_histories, write_json
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != "ensemble":
@@ -236,10 +236,14 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         stale.unlink(missing_ok=True)
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
+    histories = {n: _member_run(p).history() for n, p in zip(names, args.runs)}
+    seconds = {n: round(sum(row.get("seconds", 0.0) for row in rows), 1) for n, rows in histories.items()}
     write_json(run.config_file, {"model": "ensemble", "members": [str(Path(p)) for p in args.runs],
-                                 "names": names, "tta": args.tta})
-    run.write_history(merge_histories({n: _member_run(p).history() for n, p in zip(names, args.runs)}))
+                                 "names": names, "tta": args.tta, "training_seconds": seconds})
+    run.write_history(merge_histories(histories))
     print(f"wrote {run.model_file} ({len(members)} members: {', '.join(names)}; tta {args.tta})")
+    print("training time (history.csv): " + ", ".join(f"{n} {format_duration(s)}" for n, s in seconds.items())
+          + f"; all {format_duration(sum(seconds.values()))}")
     dataset = load_optional_dataset(args.data)
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
         from fer_core.evaluate import evaluate_run

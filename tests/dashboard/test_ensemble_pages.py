@@ -9,6 +9,7 @@ import pytest
 from test_pages import image_captions, no_exception, plotly_figures, table_with
 
 from fer_core import cli
+from fer_core.runs import Run
 
 MEMBER_CONVS = {"a_conv1", "a_conv2", "b_conv1", "b_conv2"}
 
@@ -21,6 +22,7 @@ def ensemble_runs(workspace, tmp_path_factory) -> Path:
     argv = ["ensemble", *members, "--names", "a", "b", "--tta", "flip", "--out", str(runs / "ens"),
             "--data", workspace["FER_DATA"]]
     assert cli.main(argv) == 0
+    assert Run(runs / "ens").config()["training_seconds"] == {"a": 3.0, "b": 3.0}  # 3 epochs of 1 s each
     os.symlink(Path(workspace["FER_RUNS"]) / "tiny-a", runs / "tiny-a")
     return runs
 
