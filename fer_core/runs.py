@@ -378,17 +378,15 @@ def merge_histories(histories: Mapping[str, Sequence[dict]]) -> list[dict]:
 
 def split_history(rows: Sequence[dict], single: str = "this run") -> dict[str, list[dict]]:
     """The inverse of :func:`merge_histories`: ``{member: rows}``; a plain run's rows as ``{single: rows}``."""
-    names = list(dict.fromkeys(k.split(MEMBER_SEPARATOR)[0] for row in rows for k in row if MEMBER_SEPARATOR in k))
-    if not names:
+    members: dict[str, dict[int, dict]] = {}
+    for row in rows:
+        for key, value in row.items():
+            name, separator, column = key.partition(MEMBER_SEPARATOR)
+            if separator:
+                members.setdefault(name, {}).setdefault(row["epoch"], {"epoch": row["epoch"]})[column] = value
+    if not members:
         return {single: list(rows)} if rows else {}
-    split: dict[str, list[dict]] = {}
-    for name in names:
-        prefix = name + MEMBER_SEPARATOR
-        for row in rows:
-            cells = {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix)}
-            if cells:
-                split.setdefault(name, []).append({"epoch": row["epoch"], **cells})
-    return split
+    return {name: list(by_epoch.values()) for name, by_epoch in members.items()}
 
 
 # ----------------------------------------------------------------------------- finding runs (the dashboard's pickers)
