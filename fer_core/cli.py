@@ -223,10 +223,10 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.data import load_optional_dataset
     from fer_core.ensemble import build_ensemble, member_names
     from fer_core.models import load_model
-    from fer_core.runs import Run, atomic_path, format_duration, merge_histories, write_json
+    from fer_core.runs import ENSEMBLE, Run, atomic_path, format_duration, merge_histories, write_json
 
     run = Run(Path(args.out))
-    if run.config_file.is_file() and run.config().get("model") != "ensemble":
+    if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
         raise FerError(f"{run.root}: holds a training run; write the ensemble to another --out")
     members = [load_model(path) for path in args.runs]
     names = args.names or member_names(members)
@@ -238,7 +238,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         model.save(tmp)
     histories = {n: _member_run(p).history() for n, p in zip(names, args.runs)}
     seconds = {n: round(sum(row.get("seconds", 0.0) for row in rows), 1) for n, rows in histories.items()}
-    write_json(run.config_file, {"model": "ensemble", "members": [str(Path(p)) for p in args.runs],
+    write_json(run.config_file, {"model": ENSEMBLE, "members": [str(Path(p)) for p in args.runs],
                                  "names": names, "tta": args.tta, "training_seconds": seconds})
     run.write_history(merge_histories(histories))
     print(f"wrote {run.model_file} ({len(members)} members: {', '.join(names)}; tta {args.tta})")

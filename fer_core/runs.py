@@ -241,11 +241,15 @@ class RunSummary:
     best_accuracy: float | None = None
     options: dict | None = None
     has_model: bool = False
+    members: int | None = None
     problems: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def epoch_text(self) -> str:
-        """``epoch 4 of 60`` (the one in progress while running), ``3 epochs`` when the total is unknown."""
+        """``epoch 4 of 60`` (the one in progress while running), ``3 epochs`` when the total is unknown,
+        ``2 members`` for an ensemble."""
+        if self.members is not None:
+            return f"{self.members} member{'s' if self.members != 1 else ''}"
         k = self.current if self.current is not None else self.epoch
         return f"epoch {k} of {self.epochs}" if self.epochs else f"{self.epoch} epochs"
 
@@ -313,7 +317,7 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5
     Reads ``config.json``, ``history.csv``, ``checkpoint/state.json`` and
     ``heartbeat.json`` once each; any of them missing, empty, cut or broken is skipped
     (and named in ``problems``), so this never raises on a run folder. The status
-    is :func:`run_status`'s. Seconds per epoch: :func:`seconds_per_epoch` over the
+    is :func:`run_status`'s (an ensemble's: :func:`_ensemble_summary`). Seconds per epoch: :func:`seconds_per_epoch` over the
     last ``recent`` epochs; time left: that times the epochs still to go.
     """
     run = run if isinstance(run, Run) else Run(run)
@@ -324,6 +328,8 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5
     beat = _read_dict(run.heartbeat_file, problems)
     history = _safe_history(run, problems)
     has_model = run.model_file.is_file()
+    if config.get("model") == ENSEMBLE:
+        return _ensemble_summary(run, config, history, has_model, problems)
     status = _status(beat, state, saved, history, has_model, now)
     epochs = _number(config, "epochs", int) or _number(beat, "epochs", int)
     summary = RunSummary(status, config.get("model"), _epochs_done(state, history), epochs, has_model=has_model)
@@ -348,6 +354,17 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5
     return summary
 
 
+def _ensemble_summary(run: Run, config: dict, history: list[dict], has_model: bool, problems: list[str]) -> RunSummary:
+    """:func:`run_summary` of a ``fer ensemble`` folder: built, not trained, so finished once its model is
+    written; its accuracy is its own (``metrics.json``), its options the members' names and the TTA."""
+    metrics = _read_dict(run.metrics_file, problems) if run.metrics_file.is_file() else None
+    names = config.get("names") or list(split_history(history))
+    return RunSummary("finished" if has_model else "new", ENSEMBLE, has_model=has_model, problems=problems,
+                      members=len(names), progress=1.0 if has_model else None,
+                      best_accuracy=_number(metrics, "accuracy"),
+                      options={"members": " + ".join(map(str, names)), "tta": config.get("tta")})
+
+
 def best_epoch(history: Sequence[dict]) -> dict | None:
     """The ``history.csv`` row (:meth:`fer_core.runs.Run.history`) with the highest finite ``val_accuracy``.
 
@@ -358,6 +375,7 @@ def best_epoch(history: Sequence[dict]) -> dict | None:
     return max(rows, key=lambda row: row["val_accuracy"], default=None)
 
 
+ENSEMBLE = "ensemble"  # config.json ``model`` of a folder written by ``fer ensemble``
 MEMBER_SEPARATOR = "/"  # an ensemble's history.csv column: ``<member>/<column>`` (``vggw/val_accuracy``)
 
 

@@ -132,6 +132,22 @@ def test_summary_of_a_finished_run_has_no_time_left(tmp_path):
     assert summary.seconds_per_epoch == pytest.approx(90.0)
 
 
+def test_summary_of_an_ensemble_is_finished_with_its_own_accuracy(tmp_path):
+    run = Run(tmp_path / "ens")
+    write_json(run.config_file, {"model": "ensemble", "members": ["a", "b"], "names": ["seed", "vggw"], "tta": "ten"})
+    run.write_history(merge_histories({"seed": [{"epoch": 1, "val_accuracy": 0.6}], "vggw": [{"epoch": 1}]}))
+    assert run_summary(run).status == "new"  # no model written yet
+    run.model_file.write_bytes(b"model")
+    write_json(run.metrics_file, {"accuracy": 0.71, "split": "public"})
+    summary = run_summary(run)
+    assert (summary.status, summary.epoch_text, summary.progress, summary.best_accuracy, summary.time_left) == (
+        "finished", "2 members", 1.0, 0.71, None)
+    assert summary.options_text == "members=seed + vggw, tta=ten"
+    run.metrics_file.write_text("{")  # half-written: no accuracy, named in problems
+    summary = run_summary(run)
+    assert summary.best_accuracy is None and summary.problems
+
+
 def test_summary_of_a_half_written_run_never_raises(tmp_path):
     run = _run(tmp_path, epochs=10)
     _history(run, seconds=(100.0, 80.0, 90.0, 70.0))

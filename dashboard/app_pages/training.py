@@ -6,7 +6,7 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.runs import Run, format_duration, run_summary
+from fer_core.runs import Run, format_duration, run_summary, split_history
 
 REFRESH = 5  # seconds between two readings of a running run (its heartbeat is refreshed every 5 s)
 HOW_TO_START = (
@@ -113,9 +113,10 @@ def run_details(label: str, folder) -> None:
     if not history:
         st.caption("No finished epoch yet: the curves appear after the first one.")
         return
+    histories = split_history(history, label)  # an ensemble's: one pair of curves per member
     loss, accuracy = st.columns(2)
-    loss.plotly_chart(charts.training_curves({label: history}, "loss", "Loss"), key="train_loss")
-    accuracy.plotly_chart(charts.training_curves({label: history}, "accuracy", "Accuracy"), key="train_accuracy")
+    loss.plotly_chart(charts.training_curves(histories, "loss", "Loss"), key="train_loss")
+    accuracy.plotly_chart(charts.training_curves(histories, "accuracy", "Accuracy"), key="train_accuracy")
     widgets.csv_download(pd.DataFrame(history), f"{folder.name}-history.csv", "train_history_csv")
 
 

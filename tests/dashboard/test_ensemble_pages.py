@@ -88,3 +88,13 @@ def test_an_ensemble_compares_with_a_single_model_on_every_page(open_ensemble):
     at.selectbox(key="flt_layer").set_value("a_conv1").run()
     no_exception(at)
     assert {"a_conv1 of ens (run): all 4 filters", "conv1 of tiny-a (run): all 4 filters"} <= set(image_captions(at))
+
+
+def test_training_page_shows_the_ensemble_finished_with_each_members_curves(open_ensemble, ensemble_runs):
+    at = open_ensemble("training")
+    row = table_with(at, "progress").set_index("run").loc["ens (run)"]
+    assert (row["status"], row["epoch"], row["progress"]) == ("finished", "2 members", 1.0)
+    assert row["best val accuracy"] == pytest.approx(Run(ensemble_runs / "ens").metrics()["accuracy"])
+    assert at.selectbox(key="train_run").value == "ens (run)"  # the sidebar's model
+    curves = {trace["name"] for figure in plotly_figures(at) for trace in figure["data"]}
+    assert {"a · train", "a · validation", "b · train", "b · validation"} <= curves
