@@ -224,8 +224,8 @@ class RunSummary:
     ``epochs`` (``None`` when the number of epochs is unknown). Seconds are floats;
     ``time_left`` only while running or interrupted. ``options`` maps each config
     field that differs from its :class:`~fer_core.config.TrainConfig` default to its
-    value (``None`` without a readable ``config.json``); ``problems`` names each file that
-    could not be read.
+    value (``None`` without a readable ``config.json``); ``members`` counts an ensemble's
+    members (``None`` for a trained run); ``problems`` names each file that could not be read.
     """
 
     status: str
@@ -317,8 +317,9 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5
     Reads ``config.json``, ``history.csv``, ``checkpoint/state.json`` and
     ``heartbeat.json`` once each; any of them missing, empty, cut or broken is skipped
     (and named in ``problems``), so this never raises on a run folder. The status
-    is :func:`run_status`'s (an ensemble's: :func:`_ensemble_summary`). Seconds per epoch: :func:`seconds_per_epoch` over the
-    last ``recent`` epochs; time left: that times the epochs still to go.
+    is :func:`run_status`'s (an ensemble folder's: :func:`_ensemble_summary`).
+    Seconds per epoch: :func:`seconds_per_epoch` over the last ``recent`` epochs;
+    time left: that times the epochs still to go.
     """
     run = run if isinstance(run, Run) else Run(run)
     problems: list[str] = []
