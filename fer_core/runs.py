@@ -325,12 +325,12 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5
     problems: list[str] = []
     saved = _read_dict(run.config_file, problems)
     config = saved or {}
+    if config.get("model") == ENSEMBLE:
+        return _ensemble_summary(run, config, problems)
     state = _read_dict(run.state_file, problems)
     beat = _read_dict(run.heartbeat_file, problems)
     history = _safe_history(run, problems)
     has_model = run.model_file.is_file()
-    if config.get("model") == ENSEMBLE:
-        return _ensemble_summary(run, config, history, has_model, problems)
     status = _status(beat, state, saved, history, has_model, now)
     epochs = _number(config, "epochs", int) or _number(beat, "epochs", int)
     summary = RunSummary(status, config.get("model"), _epochs_done(state, history), epochs, has_model=has_model)
@@ -355,11 +355,13 @@ def run_summary(run: Run | str | Path, now: float | None = None, recent: int = 5
     return summary
 
 
-def _ensemble_summary(run: Run, config: dict, history: list[dict], has_model: bool, problems: list[str]) -> RunSummary:
-    """:func:`run_summary` of a ``fer ensemble`` folder: built, not trained, so finished once its model is
-    written; its accuracy is its own (``metrics.json``), its options the members' names and the TTA."""
-    metrics = _read_dict(run.metrics_file, problems) if run.metrics_file.is_file() else None
-    names = config.get("names") or list(split_history(history))
+def _ensemble_summary(run: Run, config: dict, problems: list[str]) -> RunSummary:
+    """:func:`run_summary` of a ``fer ensemble`` folder (its ``config.json`` read): built, not trained, so
+    finished once its model is written; its accuracy is its own (``metrics.json``), its options the members'
+    names and the TTA. No history or checkpoint is read: an ensemble has no epochs of its own."""
+    has_model = run.model_file.is_file()
+    metrics = _read_dict(run.metrics_file, problems)
+    names = config.get("names") or config.get("members") or []
     return RunSummary("finished" if has_model else "new", ENSEMBLE, has_model=has_model, problems=problems,
                       members=len(names), progress=1.0 if has_model else None,
                       best_accuracy=_number(metrics, "accuracy"),
