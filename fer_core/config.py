@@ -63,6 +63,9 @@ class TrainConfig:
     snapshots: int = _opt(
         0, "keep the weights of the last N epochs in RUN/snapshots/ (fer calibrate --average K averages the last K: "
         "stochastic weight averaging, Izmailov et al. 2018; 0 = off)")
+    init: str | None = _opt(
+        None, "start from the weights of this .keras model or run of the same architecture instead of random ones "
+        "(a warm restart, Loshchilov & Hutter 2017: a new schedule from a trained model)")
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs")
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)")
 

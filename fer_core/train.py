@@ -31,7 +31,7 @@ from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
 from fer_core.fused import builtin_config, fused_model
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
-from fer_core.models import build_model, with_center_crop
+from fer_core.models import build_model, flat_layers, load_model, with_center_crop
 from fer_core.precise_bn import PreciseValidation, sample_faces
 from fer_core.runs import Run, atomic_path, format_duration, seconds_per_epoch, write_json
 from fer_core.swa import prune_snapshots, snapshot_path
@@ -183,6 +183,8 @@ def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.
     """
     model = fused_model(build_model(config.model, input_size=config.crop or IMAGE_SIZE,
                                     normalization=config.normalization, train_images=train.images))
+    if config.init:
+        copy_weights(load_model(config.init), model, config.init)
     if config.label_smoothing:  # the pipeline gives one-hot rows; the loss smooths them (Szegedy et al. 2016)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:
@@ -190,6 +192,27 @@ def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.
     model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss, metrics=["accuracy"],
                   jit_compile=resolve_jit(config.jit))
     return model
+
+
+def copy_weights(source: keras.Model, target: keras.Model, name: str) -> None:
+    """Give every layer of ``target`` that has weights the weights of ``source``'s layer of the same name.
+
+    Nested models (a crop wrapper) are looked into; ``source`` may be an inference
+    model and ``target`` a fused training model: their layers hold the same variables.
+
+    Raises:
+        FerError: one line naming ``name`` and the first layer it lacks or whose shapes differ.
+    """
+    by_name = {layer.name: layer for layer in flat_layers(source)}
+    for layer in flat_layers(target):
+        if not layer.weights:
+            continue
+        other = by_name.get(layer.name)
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if other is None or [tuple(w.shape) for w in other.weights] != shapes:
+            raise FerError(f"{name}: --init model has no layer {layer.name!r} with weights of shapes {shapes}: "
+                           "it must be the same architecture")
+        layer.set_weights(other.get_weights())
 
 
 def float32_config(config):

@@ -348,3 +348,22 @@ def test_calibrate_last_epoch_takes_the_final_checkpoints_weights_or_leaves_the_
     shutil.rmtree(run.checkpoint_dir)
     assert cli.main(args) == 2
     assert "no checkpoint to calibrate" in capsys.readouterr().err
+
+
+def test_init_starts_a_run_from_a_trained_models_weights_and_refuses_another_architecture(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32"]
+    assert cli.main([*base, "--out", str(tmp_path / "first")]) == 0
+    still = ["--learning-rate", "1e-12"]  # the second runs' steps change no weight visibly
+    assert cli.main([*base, *still, "--out", str(tmp_path / "warm"), "--init", str(tmp_path / "first")]) == 0
+    assert cli.main([*base, *still, "--out", str(tmp_path / "cold")]) == 0
+    kernels = {name: load_model(tmp_path / name).get_layer("conv3").get_weights()[0]
+               for name in ("first", "warm", "cold")}
+    np.testing.assert_allclose(kernels["warm"], kernels["first"], atol=1e-6)
+    assert np.abs(kernels["cold"] - kernels["first"]).max() > 1e-4, "without --init the run starts from random weights"
+    capsys.readouterr()
+    assert cli.main([*base, "--model", "vgg", "--out", str(tmp_path / "vgg"), "--init", str(tmp_path / "first")]) == 2
+    assert "--init model has no layer 'conv1_1'" in capsys.readouterr().err
+    assert cli.main([*base, "--out", str(tmp_path / "none"), "--init", str(tmp_path / "missing.keras")]) == 2
+    assert "missing.keras: no such model file" in capsys.readouterr().err
+    assert not (tmp_path / "vgg").exists() and not (tmp_path / "none").exists(), "a refused run writes nothing"
