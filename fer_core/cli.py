@@ -236,8 +236,9 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         stale.unlink(missing_ok=True)
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
-    histories = {n: _member_run(p).history() for n, p in zip(names, args.runs)}
-    seconds = {n: round(sum(row.get("seconds", 0.0) for row in rows), 1) for n, rows in histories.items()}
+    member_runs = {n: _member_run(p) for n, p in zip(names, args.runs)}
+    histories = {n: member.history() for n, member in member_runs.items()}
+    seconds = {n: round(member.training_seconds(), 1) for n, member in member_runs.items()}
     write_json(run.config_file, {"model": ENSEMBLE, "members": [str(Path(p)) for p in args.runs],
                                  "names": names, "tta": args.tta, "training_seconds": seconds})
     run.write_history(merge_histories(histories))

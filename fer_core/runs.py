@@ -122,6 +122,13 @@ class Run:
             rows = [row for row in map(_history_row, csv.DictReader(stream)) if row is not None]
         return [{**row, "epoch": int(row["epoch"])} if "epoch" in row else row for row in rows]
 
+    def training_seconds(self) -> float:
+        """Seconds of training behind this folder: the sum of its history's ``seconds``, or for a
+        ``fer ensemble`` folder the sum of its members' (its ``config.json`` ``training_seconds``)."""
+        if self.config_file.is_file() and self.config().get("model") == ENSEMBLE:
+            return float(sum(self.config().get("training_seconds", {}).values()))
+        return float(sum(row.get("seconds", 0.0) for row in self.history()))
+
     def write_history(self, rows: list[dict]) -> None:
         """Rewrite ``history.csv`` atomically with ``rows``; a key some rows lack (a column added
         by a newer version of a resumed run) is left empty in them."""

@@ -72,6 +72,16 @@ def test_an_ensembles_history_keeps_each_members_epochs_and_splits_back(tmp_path
     assert split_history(seed) == {"this run": seed} and split_history([]) == {}
 
 
+def test_training_seconds_of_a_run_and_of_an_ensemble_used_as_a_member(tmp_path):
+    run = Run(tmp_path / "run")
+    _history(run, seconds=(100.0, 80.0, 90.0))
+    ens = Run(tmp_path / "ens")
+    write_json(ens.config_file, {"model": "ensemble", "training_seconds": {"seed": 270.0, "vggw": 30.5}})
+    ens.write_history(merge_histories({"seed": run.history()}))  # seed/seconds columns: no plain "seconds"
+    assert run.training_seconds() == 270.0 and ens.training_seconds() == 300.5
+    assert Run(tmp_path / "nothing").training_seconds() == 0.0
+
+
 def test_epoch_line_gives_speed_and_time_left():
     rows = [{"epoch": e, "seconds": s, "images_per_second": 28709 / s} for e, s in ((1, 100.0), (2, 80.0), (3, 90.0))]
     line = epoch_line(rows, 40, 0.61)
