@@ -125,8 +125,9 @@ class Run:
     def training_seconds(self) -> float:
         """Seconds of training behind this folder: the sum of its history's ``seconds``, or for a
         ``fer ensemble`` folder the sum of its members' (its ``config.json`` ``training_seconds``)."""
-        if self.config_file.is_file() and self.config().get("model") == ENSEMBLE:
-            return float(sum(self.config().get("training_seconds", {}).values()))
+        config = _read_dict(self.config_file, []) or {}
+        if config.get("model") == ENSEMBLE:
+            return float(sum(config.get("training_seconds", {}).values()))
         return float(sum(row.get("seconds", 0.0) for row in self.history()))
 
     def write_history(self, rows: list[dict]) -> None:
