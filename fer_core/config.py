@@ -37,7 +37,9 @@ class TrainConfig:
     learning_rate: float = _opt(1e-3, "peak learning rate")
     schedule: str = _opt("cosine", "learning-rate schedule over the run", SCHEDULES)
     warmup_epochs: float = _opt(0.0, "linear warm-up from 0 to the peak rate, in epochs (cosine only)")
-    weight_decay: float = _opt(0.0, "decoupled weight decay (adamw) or L2-style decay (sgd)")
+    weight_decay: float = _opt(0.0, "decoupled weight decay, any optimizer: each step w -= learning_rate * weight_decay * w, "
+                                "outside the momentum (SGD: 10x PyTorch's weight_decay for the same pull); "
+                                "adamw uses 1e-4 when 0")
     augment: bool = _opt(True, "random flip / rotation / shift / zoom on training images")
     flip: bool = _opt(True, "random horizontal flip (with --augment)")
     rotation: float = _opt(10.0, "max random rotation in degrees (with --augment)")

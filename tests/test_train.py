@@ -214,6 +214,19 @@ def test_random_erasing_blanks_a_patch_of_about_the_asked_share_of_images():
     assert 0.4 < changed < 0.6
 
 
+def test_sgd_weight_decay_shrinks_weights_by_rate_times_decay_outside_the_momentum():
+    import keras
+
+    from fer_core.train import make_optimizer
+
+    optimizer = make_optimizer(TrainConfig(optimizer="sgd", schedule="constant", learning_rate=0.1,
+                                           weight_decay=0.01), steps_per_epoch=1)
+    weight = keras.Variable(np.full((3,), 2.0, np.float32))
+    for _ in range(3):  # zero gradients: only the decay moves the weight, and no momentum builds up from it
+        optimizer.apply_gradients([(keras.ops.zeros((3,)), weight)])
+    np.testing.assert_allclose(np.asarray(weight), 2.0 * (1 - 0.1 * 0.01) ** 3, rtol=1e-6)
+
+
 def test_label_smoothing_is_applied_once_by_the_loss(kaggle_folder):
     from fer_core.data import load_fer2013
     from fer_core.train import make_dataset, new_model
