@@ -104,8 +104,9 @@ def cam_layer(model: keras.Model) -> str:
 
     The last ``Conv2D``, or the activation layer that follows it before the next
     conv, pooling, flatten or dense layer (Conv -> BatchNormalization -> LeakyReLU
-    gives the LeakyReLU). Grad-CAM++'s weights assume such non-negative feature
-    maps (Chattopadhyay et al. 2018); on the seed CNN's raw conv6 outputs its maps are 0.
+    gives the LeakyReLU): the feature maps CAMs are defined on (Chattopadhyay
+    et al. 2018 assume them rectified; a LeakyReLU's negative part is handled in
+    :func:`fer_core.vis.cam.grad_cam_plus_plus`).
     """
     layers = flat_layers(model)
     conv = last_conv_layer(model)
