@@ -95,13 +95,26 @@ def target_picker(prefix: str) -> int | None:
     return None if choice == "predicted class" else EMOTIONS.index(choice)
 
 
+def saliency_overlay(where, face: np.ndarray, saliency: np.ndarray, method: str, alpha: float, factor: int = 4):
+    """One method's map over the face, titled; in words instead where the map is flat (nothing to draw).
+
+    Returns the ``uint8`` tile shown, or the plain face for a flat map (for downloads).
+    """
+    title = state.METHOD_TITLES[method]
+    if render.flat(saliency):
+        where.caption(f"**{title}**: no map for this face (the method gives every pixel the same value)")
+        return render.upscale(render.gray_to_rgb(face), factor)
+    image = render.overlay(face, saliency, alpha=alpha, factor=factor)
+    where.image(image, caption=title, output_format="PNG")
+    return image
+
+
 def saliency_overlays(key: state.ModelKey, face: np.ndarray, target: int | None, alpha: float, factor: int = 4) -> None:
     """Every saliency method's map over the face, side by side."""
     with st.spinner(f"Computing saliency maps of {state.model_label(key)}…"):
         maps = state.all_saliency(key, face, target)
-    overlays = {method: render.overlay(face, saliency, alpha=alpha, factor=factor) for method, saliency in maps.items()}
-    for column, (method, image) in zip(st.columns(len(maps)), overlays.items()):
-        column.image(image, caption=state.METHOD_TITLES[method], output_format="PNG")
+    overlays = {method: saliency_overlay(column, face, saliency, method, alpha, factor)
+                for column, (method, saliency) in zip(st.columns(len(maps)), maps.items())}
     name = Path(key.path).parent.name
     png_download(render.grid(np.stack(list(overlays.values())), columns=len(overlays), pad=4),
                  f"saliency-{name}.png", f"saliency_png_{key.path}")

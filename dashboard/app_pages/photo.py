@@ -47,7 +47,5 @@ for number, box in enumerate(boxes, start=1):
     st.subheader(f"Face {number}: {widgets.top3_caption(probabilities)}")
     left, middle, right = st.columns([1, 1, 2])
     left.image(render.upscale(face, 4), caption="as the model sees it", output_format="PNG")
-    middle.image(
-        render.overlay(face, saliency, alpha=alpha, factor=4), caption=state.METHOD_TITLES[method], output_format="PNG"
-    )
+    widgets.saliency_overlay(middle, face, saliency, method, alpha)
     right.plotly_chart(charts.probability_bars(probabilities), key=f"photo_bars_{number}")

@@ -49,7 +49,7 @@ def _upsample(cams: np.ndarray) -> np.ndarray:
 
 
 def _cam(model, images, target, layer, batch_size, weighted_sum) -> np.ndarray:
-    """``relu(weighted_sum(A, dScore/dA))`` upsampled to 48x48; ``weighted_sum``: ``(N, h, w, K)`` x 2 -> ``(N, h, w)``."""
+    """``relu(weighted_sum(A, dScore/dA))`` upsampled to 48x48 (``(N, h, w, K)`` twice -> ``(N, h, w)`` summed)."""
     x = as_model_input(images)
     layer = layer or cam_layer(model)
     shape = probe(model, layer).outputs[0].shape

@@ -127,6 +127,21 @@ def gray_to_rgb(image: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- compositions
 
 
+def flat(maps: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
+    """Which maps have nothing to draw: the same value at every pixel (up to ``rtol`` of their peak), or NaN.
+
+    Args:
+        maps: ``(..., H, W)`` real, e.g. one ``(48, 48)`` saliency map or ``float32 (N, 48, 48)``.
+
+    Returns:
+        ``bool (...)``: ``True`` where an overlay of the map would be one flat colour
+        (all-zero maps included: a CAM whose every channel weight is 0).
+    """
+    values = np.asarray(maps, np.float64)
+    span = values.max(axis=(-2, -1)) - values.min(axis=(-2, -1))
+    return ~(span > rtol * np.abs(values).max(axis=(-2, -1)))
+
+
 def overlay(
     face: np.ndarray,
     saliency: np.ndarray,

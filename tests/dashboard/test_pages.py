@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from fer_core.labels import EMOTIONS
+from fer_core.vis import METHOD_TITLES
 
 DATA_PAGES = ("confusion", "misclassified", "saliency", "feature_maps")
 
@@ -120,7 +121,8 @@ def test_misclassified_grid_pages_and_opens_a_face(open_page):
 def test_saliency_page_shows_five_methods_and_the_checks(open_page):
     at = open_page("saliency")
     no_exception(at)
-    assert {"Gradient", "Grad-CAM++"} <= set(image_captions(at))
+    assert set(METHOD_TITLES.values()) <= set(image_captions(at)), "five real maps"
+    assert not any("no map" in c for c in captions(at))
     at.selectbox(key="sal_target").set_value("happy").run()
     at.button(key="sal_sanity").click().run()
     no_exception(at)
@@ -128,6 +130,32 @@ def test_saliency_page_shows_five_methods_and_the_checks(open_page):
     at.button(key="sal_curves").click().run()
     no_exception(at)
     assert any("Area under deletion" in c for c in captions(at))
+
+
+@pytest.fixture
+def blank_grad_cam_plus_plus(monkeypatch):
+    """Grad-CAM++ returns all-zero maps (as when every channel weight is 0); cached maps are dropped around it."""
+    import streamlit as st
+
+    from fer_core.vis import methods
+
+    def zeros(model, images, target=None, **options):
+        return np.zeros((len(images), 48, 48), np.float32)
+
+    st.cache_data.clear()
+    monkeypatch.setitem(methods.METHODS, "grad_cam_plus_plus", zeros)
+    yield
+    st.cache_data.clear()
+
+
+def test_saliency_page_says_in_words_when_a_method_has_no_map(open_page, blank_grad_cam_plus_plus):
+    at = open_page("saliency")
+    no_exception(at)
+    assert "Grad-CAM++" not in image_captions(at), "no blank overlay"
+    assert {"Gradient", "SmoothGrad", "Integrated Gradients", "Grad-CAM"} <= set(image_captions(at))
+    assert [c for c in captions(at) if "no map" in c] == [
+        "**Grad-CAM++**: no map for this face (the method gives every pixel the same value)"
+    ]
 
 
 def test_feature_maps_page_shows_every_channel_of_the_layer(open_page):

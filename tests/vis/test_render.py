@@ -50,6 +50,16 @@ def test_overlay_blends_the_map_over_the_face():
         R.overlay(face, saliency[:10])
 
 
+def test_flat_finds_the_maps_with_nothing_to_draw():
+    rng = np.random.default_rng(0)
+    maps = np.stack([np.zeros((48, 48)), np.full((48, 48), 3.5), rng.random((48, 48)), np.full((48, 48), np.nan)])
+    maps[3, 0, 0] = 1.0
+    spot = np.zeros((48, 48))
+    spot[10, 20] = 1e-12  # tiny, but a map: the test is relative to the map's own scale
+    assert R.flat(maps).tolist() == [True, True, False, True]
+    assert not R.flat(spot) and R.flat(np.full((48, 48), 2.0) + 1e-9 * rng.random((48, 48)))
+
+
 def test_grids():
     tiles = np.arange(5 * 4 * 3, dtype=np.uint8).reshape(5, 4, 3)
     out = R.grid(tiles, columns=2, pad=1, pad_value=255)
