@@ -159,7 +159,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     import numpy as np
 
     from fer_core.evaluate import confusion_sentences, evaluate_run
-    from fer_core.label_noise import summary_sentences
     from fer_core.models import load_model
     from fer_core.runs import Run
 
@@ -172,8 +171,22 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"  {emotion:9s} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
               f"f1 {row['f1']:.3f}  n={row['support']}")
     print("most confused: " + "; ".join(confusion_sentences(np.asarray(metrics["confusion_matrix"]), 5)))
-    for line in summary_sentences(metrics["ferplus"]) if "ferplus" in metrics else []:
-        print(line)
+    if "ferplus" in metrics:
+        _print_ferplus(metrics)
+
+
+def _print_ferplus(metrics: dict) -> None:
+    """The FER+ lines of ``fer evaluate``: accuracy against the majority, the sides, the shared confusions."""
+    import numpy as np
+
+    from fer_core.evaluate import confused_pairs
+    from fer_core.label_noise import shared_confusion_sentences, summary_sentences
+
+    print("\n".join(summary_sentences(metrics["ferplus"])))
+    pairs = confused_pairs(np.asarray(metrics["confusion_matrix"]), 5)
+    annotators = np.asarray(metrics["ferplus"]["annotator_confusion"])
+    print("the model's top confusions beside the annotators': " + "; ".join(
+        shared_confusion_sentences(pairs, annotators)))
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

@@ -117,7 +117,9 @@ def ferplus_summary(probabilities: np.ndarray, labels: np.ndarray, votes: np.nda
         ``faces_with_majority``; ``accuracy`` (the model against the FER+ majority, on those faces);
         ``label_agreement`` (the FER2013 labels against it: the human baseline); ``misclassified``
         (faces where the model differs from the label) and ``sides`` (their counts per
-        :data:`SIDES`); ``annotator_confusion`` (:func:`annotator_confusion` as lists).
+        :data:`SIDES`); ``annotator_confusion`` (:func:`annotator_confusion` as lists); ``label_issues``
+        (:func:`label_issue_detection` of cleanlab's ranking, or ``None`` when every face with a majority
+        agrees with its label, or none does).
     """
     y = np.asarray(labels)
     predicted = np.asarray(probabilities).argmax(axis=1)
@@ -132,18 +134,33 @@ def ferplus_summary(probabilities: np.ndarray, labels: np.ndarray, votes: np.nda
         "misclassified": int(wrong.sum()),
         "sides": side_counts(sides),
         "annotator_confusion": annotator_confusion(y, votes).tolist(),
+        "label_issues": _detection(probabilities, y, votes, majority),
     }
+
+
+def _detection(probabilities: np.ndarray, labels: np.ndarray, votes: np.ndarray, majority: np.ndarray) -> dict | None:
+    has = majority != NO_MAJORITY
+    differs = majority[has] != labels[has]
+    if differs.all() or not differs.any():
+        return None
+    return label_issue_detection(label_quality(probabilities, labels), labels, votes)
 
 
 def summary_sentences(summary: dict) -> list[str]:
     """:func:`ferplus_summary` in words, one line each, for ``fer evaluate`` and reports."""
-    sides, wrong = summary["sides"], max(summary["misclassified"], 1)
+    sides, wrong, issues = summary["sides"], max(summary["misclassified"], 1), summary.get("label_issues")
+    found = [] if not issues else [
+        f"cleanlab's label-issue ranking finds the {issues['disagreements']} faces whose FER+ majority differs "
+        f"from the label with AUROC {issues['auroc']:.3f}, precision {issues['precision_at']:.2f} among its "
+        f"top {issues['top']}"
+    ]
     return [
         f"FER+ majority: model accuracy {summary['accuracy']:.5f}, FER2013 labels' agreement "
         f"{summary['label_agreement']:.5f} (the human baseline; {summary['faces_with_majority']} faces with a majority)",
         f"of {summary['misclassified']} misclassified faces the annotators side with the model on "
         f"{sides['model']} ({sides['model'] / wrong:.0%}), with the label on {sides['label']} "
         f"({sides['label'] / wrong:.0%}), split on {sides['split']}",
+        *found,
     ]
 
 
