@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from fer_core.labels import EMOTIONS
 
 ACCENT = "#5b4bd6"
-_CELL_HOVER = "true %{y}, predicted %{x}: %{text}<extra></extra>"
+_CELL_HOVER = "true %{{y}}, {columns} %{{x}}: %{{text}}<extra></extra>"
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
@@ -22,17 +22,18 @@ def row_normalized(matrix: np.ndarray) -> np.ndarray:
     return np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
 
 
-def _matrix_layout(fig: go.Figure, title: str, **layout) -> go.Figure:
-    """A 7x7 true-by-predicted figure's axes (predicted on top, true down the side), title and size."""
-    fig.update_layout(title=title, margin=_MARGIN, height=460, xaxis={"title": "predicted", "side": "top"},
+def _matrix_layout(fig: go.Figure, title: str, columns: str = "predicted", **layout) -> go.Figure:
+    """A 7x7 true-by-predicted figure's axes (``columns`` on top, true down the side), title and size."""
+    fig.update_layout(title=title, margin=_MARGIN, height=460, xaxis={"title": columns, "side": "top"},
                       yaxis={"title": "true", "autorange": "reversed"}, **layout)
     return fig
 
 
 def confusion_heatmap(
-    matrix: np.ndarray, normalized: bool = False, title: str = "", clickable: bool = True
+    matrix: np.ndarray, normalized: bool = False, title: str = "", clickable: bool = True, columns: str = "predicted"
 ) -> go.Figure:
-    """A 7x7 confusion heatmap (rows true, columns predicted), counts or row fractions.
+    """A 7x7 confusion heatmap (rows true, columns ``columns``: predicted, or the FER+ majority), counts or row
+    fractions.
 
     With ``clickable`` an invisible marker sits on every cell, so a click selects
     the cell as a point (Plotly heatmaps themselves emit no selection events).
@@ -49,7 +50,7 @@ def confusion_heatmap(
             colorscale="Purples",
             showscale=False,
             hoverinfo="skip" if clickable else None,
-            hovertemplate=None if clickable else _CELL_HOVER,
+            hovertemplate=None if clickable else _CELL_HOVER.format(columns=columns),
         )
     )
     if clickable:
@@ -62,11 +63,11 @@ def confusion_heatmap(
                 mode="markers",
                 text=[t for row in text for t in row],
                 marker={"symbol": "square", "size": 36, "opacity": 0},
-                hovertemplate=_CELL_HOVER,
+                hovertemplate=_CELL_HOVER.format(columns=columns),
                 showlegend=False,
             )
         )
-    return _matrix_layout(fig, title, clickmode="event+select")
+    return _matrix_layout(fig, title, columns, clickmode="event+select")
 
 
 def change_heatmap(points: np.ndarray, gain: np.ndarray, title: str = "") -> go.Figure:

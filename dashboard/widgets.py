@@ -18,10 +18,24 @@ from fer_core.data import Split
 from fer_core.evaluate import top_k_text
 from fer_core.faces import crop_face
 from fer_core.images import IMAGE_SUFFIXES, ImageError
+from fer_core.label_noise import votes_text
 from fer_core.labels import EMOTIONS
 from fer_core.vis import render
 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]
+VOTES_HELP = (
+    "FER+'s ten annotators' votes on every face appear here when `fer2013new.csv` (Microsoft's FER+, MIT "
+    "License) lies beside the FER2013 CSV, or `FER_PLUS` names it; it needs the Kaggle `fer2013.csv`, "
+    "whose row order aligns faces and votes."
+)
+
+
+def votes_shown(split: Split) -> bool:
+    """Whether ``split`` carries FER+ votes; without them, one caption says where the file goes."""
+    if split.votes is not None:
+        return True
+    st.caption(VOTES_HELP)
+    return False
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -68,7 +82,8 @@ def pick_dataset_face(split: Split, prefix: str) -> tuple[np.ndarray, str]:
         st.stop()
     index = right.number_input(f"Index among {len(rows):,} {emotion} faces", 0, len(rows) - 1, 0, key=f"{prefix}_index")
     row = int(rows[int(index)])
-    return split.images[row], f"PublicTest #{int(split.ids[row])} · true {emotion}"
+    votes = f" · FER+ votes: {votes_text(split.votes[row])}" if split.votes is not None else ""
+    return split.images[row], f"PublicTest #{int(split.ids[row])} · true {emotion}{votes}"
 
 
 def read_upload(uploaded, name: str = "") -> np.ndarray | None:

@@ -32,6 +32,9 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
             parser.add_argument(flag, type=kind, default=f.default, choices=f.metadata.get("choices"), help=help_text)
 
 
+FERPLUS_HELP = "FER+ votes file (default: $FER_PLUS, else fer2013new.csv beside the FER2013 CSV)"
+
+
 def _parser() -> argparse.ArgumentParser:
     from fer_core.config import TrainConfig
 
@@ -43,10 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="check the dataset and show its splits and class counts")
     data.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+    data.add_argument("--ferplus", help=FERPLUS_HELP)
 
     evaluate = commands.add_parser("evaluate", help="score a run on PublicTest: metrics.json, predictions.npz")
     evaluate.add_argument("run", help="run directory (or a .keras file; results go beside it)")
     evaluate.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
+    evaluate.add_argument("--ferplus", help=FERPLUS_HELP)
 
     predict = commands.add_parser("predict", help="Kaggle submission for a split, or top-3 emotions for image files")
     predict.add_argument("run", help="run directory or .keras file")
@@ -114,14 +119,25 @@ def cmd_data(args: argparse.Namespace) -> None:
     from fer_core.labels import EMOTIONS, NUM_CLASSES
 
     start = time.perf_counter()
-    dataset = load_fer2013(args.data)
+    dataset = load_fer2013(args.data, ferplus=args.ferplus)
     print(f"{dataset.source} (loaded in {time.perf_counter() - start:.2f} s)")
     print(f"{'split':8s} {'images':>7s}  " + " ".join(f"{e[:8]:>8s}" for e in EMOTIONS))
     for name, split in dataset.splits.items():
         counts = np.bincount(split.labels, minlength=NUM_CLASSES) if split.labeled else None
         cells = " ".join(f"{c:8d}" for c in counts) if counts is not None else "(unlabeled)"
         print(f"{name:8s} {len(split):7d}  {cells}")
+    _print_votes(dataset)
     _print_shift(dataset)
+
+
+def _print_votes(dataset) -> None:
+    """Which splits carry FER+ votes, and from which file."""
+    if dataset.votes_file is None:
+        print("FER+ votes: none (put fer2013new.csv beside the FER2013 CSV, or pass --ferplus PATH)")
+        return
+    voted = {name: int(s.votes.any(axis=1).sum()) for name, s in dataset.splits.items() if s.votes is not None}
+    counts = ", ".join(f"{name} {n:,}" for name, n in voted.items()) or "no face"
+    print(f"FER+ votes for {counts} (from {dataset.votes_file})")
 
 
 def _print_shift(dataset) -> None:
@@ -147,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from fer_core.runs import Run
 
     model = load_model(args.run)
-    public = load_fer2013(args.data)["public"]
+    public = load_fer2013(args.data, ferplus=args.ferplus)["public"]
     run = Run(_run_folder(args.run))
     metrics = evaluate_run(run, model, public)
     print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
@@ -155,6 +171,22 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"  {emotion:9s} precision {row['precision']:.3f}  recall {row['recall']:.3f}  "
               f"f1 {row['f1']:.3f}  n={row['support']}")
     print("most confused: " + "; ".join(confusion_sentences(np.asarray(metrics["confusion_matrix"]), 5)))
+    if "ferplus" in metrics:
+        _print_ferplus(metrics)
+
+
+def _print_ferplus(metrics: dict) -> None:
+    """The FER+ lines of ``fer evaluate``: accuracy against the majority, the sides, the shared confusions."""
+    import numpy as np
+
+    from fer_core.evaluate import confused_pairs
+    from fer_core.label_noise import shared_confusion_sentences, summary_sentences
+
+    print("\n".join(summary_sentences(metrics["ferplus"])))
+    pairs = confused_pairs(np.asarray(metrics["confusion_matrix"]), 5)
+    annotators = np.asarray(metrics["ferplus"]["annotator_confusion"])
+    print("the model's top confusions beside the annotators': " + "; ".join(
+        shared_confusion_sentences(pairs, annotators)))
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

@@ -11,9 +11,11 @@ Representation Learning" data and its later repackagings):
 * Kaggle's image layout ``train/<emotion>/*.jpg|png`` and ``test/<emotion>/...``.
 
 Every split is a :class:`Split`: ``images`` ``uint8 (N, 48, 48)`` 0..255,
-``labels`` ``int64 (N,)`` 0..6 (or ``None`` when the source has none) and
-``ids`` ``int64 (N,)``. Parsed arrays are cached as ``.npz`` (no pickle) keyed
-by the source files' paths, sizes and modification times.
+``labels`` ``int64 (N,)`` 0..6 (or ``None`` when the source has none),
+``ids`` ``int64 (N,)`` and ``votes``, FER+'s ten annotators' votes ``uint8 (N, 10)``
+(or ``None``; read with the Kaggle CSV only, see :mod:`fer_core.ferplus`).
+Parsed arrays are cached as ``.npz`` (no pickle) keyed by the source files'
+paths, sizes and modification times.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from fer_core.errors import DataError
+from fer_core.ferplus import find_votes, read_votes
 from fer_core.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
-from fer_core.paths import DATA_VARIABLE, data_from_env
+from fer_core.paths import DATA_VARIABLE, data_from_env, ferplus_from_env
 from fer_core.paths import cache_dir as default_cache_dir  # noqa: F401 (the old name, kept for importers)
 from fer_core.runs import atomic_path
 
@@ -50,11 +53,14 @@ class Split:
         images: ``uint8 (N, 48, 48)``, raw pixels 0..255.
         labels: ``int64 (N,)`` in 0..6 (``EMOTIONS`` order), or ``None`` if unlabeled.
         ids: ``int64 (N,)``, the sample ids (Kaggle submission ids for PrivateTest).
+        votes: ``uint8 (N, 10)`` FER+ vote counts in :data:`fer_core.ferplus.VOTE_COLUMNS` order
+            (a row of zeros: no votes for that face), or ``None`` when the split has no votes.
     """
 
     images: np.ndarray
     labels: np.ndarray | None
     ids: np.ndarray
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -66,7 +72,8 @@ class Split:
     def take(self, n: int) -> "Split":
         """The first ``n`` samples (row order is already shuffled in FER2013)."""
         labels = None if self.labels is None else self.labels[:n]
-        return Split(self.images[:n], labels, self.ids[:n])
+        votes = None if self.votes is None else self.votes[:n]
+        return Split(self.images[:n], labels, self.ids[:n], votes)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class Dataset:
 
     source: Path
     splits: dict[str, Split] = field(default_factory=dict)
+    votes_file: Path | None = None
 
     def __getitem__(self, name: str) -> Split:
         if name not in self.splits:
@@ -121,8 +129,21 @@ def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
     return next((folder / n for n in names if (folder / n).is_file()), None)
 
 
-def _plan(source: Path) -> list[tuple[str, Path]]:
-    """Which reader applies to which file: a list of ``(format, path)``."""
+def _plan(source: Path, ferplus: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """Which reader applies to which file: a list of ``(format, path)``, FER+ votes as ``("ferplus", path)``."""
+    plan = _files(source)
+    if plan[0][0] == "kaggle":
+        votes = find_votes(plan[0][1], ferplus)
+        return plan + ([("ferplus", votes)] if votes else [])
+    if ferplus is not None or ferplus_from_env():
+        raise DataError(
+            f"{source}: FER+ votes need the Kaggle fer2013.csv (its row order is what aligns a face with its "
+            f"votes), not {_FORMAT_NAMES[plan[0][0]]}; drop --ferplus / FER_PLUS to load it without votes"
+        )
+    return plan
+
+
+def _files(source: Path) -> list[tuple[str, Path]]:
     if source.is_file():
         return [(_csv_format(source), source)]
     kaggle = _first_existing(source, ("fer2013.csv", "fer2013.csv.gz"))
@@ -141,6 +162,13 @@ def _plan(source: Path) -> list[tuple[str, Path]]:
     )
 
 
+_FORMAT_NAMES = {
+    "kaggle": "the Kaggle CSV",
+    "private": "a PrivateTest CSV (id,pixels)",
+    "course_train": "the ML2017 course files",
+    "course_test": "the ML2017 course files",
+    "images": "image folders",
+}
 _HEADERS = {
     ("emotion", "pixels", "Usage"): "kaggle",
     ("id", "pixels"): "private",
@@ -220,7 +248,7 @@ def parse_integers(column: pd.Series, path: Path, name: str, high: int | None = 
     return values.to_numpy(dtype=np.int64)
 
 
-def _read_kaggle(path: Path) -> dict[str, Split]:
+def _read_kaggle(path: Path, votes_file: Path | None = None) -> dict[str, Split]:
     frame = _read_csv(path)
     usage = frame["Usage"]
     unknown = ~usage.isin(list(_USAGE_TO_SPLIT))
@@ -232,12 +260,21 @@ def _read_kaggle(path: Path) -> dict[str, Split]:
         )
     labels = parse_integers(frame["emotion"], path, "emotion", NUM_CLASSES)
     images = parse_pixels(frame["pixels"], path)
+    votes = read_votes(votes_file, usage) if votes_file is not None else None
     splits = {}
     for usage_name, split in _USAGE_TO_SPLIT.items():
         mask = (usage == usage_name).to_numpy()
         if mask.any():
-            splits[split] = Split(images[mask], labels[mask], np.arange(mask.sum(), dtype=np.int64))
+            ids = np.arange(mask.sum(), dtype=np.int64)
+            splits[split] = Split(images[mask], labels[mask], ids, _votes_of(votes, mask))
     return splits
+
+
+def _votes_of(votes: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
+    """The rows ``mask`` selects of ``votes``, or ``None`` when none of them has a vote."""
+    if votes is None or not votes[mask].any():
+        return None
+    return votes[mask]
 
 
 def _read_unlabeled(path: Path, pixel_column: str) -> Split:
@@ -294,17 +331,15 @@ def _read_images(root: Path) -> dict[str, Split]:
     }
 
 
-def _read(fmt: str, path: Path) -> dict[str, Split]:
+def _read(fmt: str, path: Path, votes_file: Path | None = None) -> dict[str, Split]:
     """The splits one file (or image folder) holds; a DataError if it holds no face at all."""
-    splits = _read_format(fmt, path)
+    splits = _read_kaggle(path, votes_file) if fmt == "kaggle" else _read_format(fmt, path)
     if not any(len(split) for split in splits.values()):
         raise DataError(f"{path}: holds no faces (expected rows after the header, or image files)")
     return splits
 
 
 def _read_format(fmt: str, path: Path) -> dict[str, Split]:
-    if fmt == "kaggle":
-        return _read_kaggle(path)
     if fmt == "private":
         return {"private": _read_unlabeled(path, "pixels")}
     if fmt == "course_train":
@@ -316,8 +351,11 @@ def _read_format(fmt: str, path: Path) -> dict[str, Split]:
 
 def _parse(plan: list[tuple[str, Path]]) -> dict[str, Split]:
     splits: dict[str, Split] = {}
+    votes_file = dict(plan).get("ferplus")
     for fmt, path in plan:
-        for name, split in _read(fmt, path).items():
+        if fmt == "ferplus":
+            continue  # read with the Kaggle CSV, whose rows it follows
+        for name, split in _read(fmt, path, votes_file).items():
             splits.setdefault(name, split)  # a labeled PrivateTest beats a later unlabeled file
     return splits
 
@@ -344,8 +382,9 @@ def _save_cache(path: Path, splits: dict[str, Split]) -> None:
     for name, split in splits.items():
         arrays[f"{name}/images"] = split.images
         arrays[f"{name}/ids"] = split.ids
-        if split.labels is not None:
-            arrays[f"{name}/labels"] = split.labels
+        for key, array in (("labels", split.labels), ("votes", split.votes)):
+            if array is not None:
+                arrays[f"{name}/{key}"] = array
     with atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
 
@@ -358,7 +397,9 @@ def _load_cache(path: Path) -> dict[str, Split] | None:
         return None  # missing or unreadable: parse the source again
     names = {k.split("/")[0] for k in arrays}
     return {
-        n: Split(arrays[f"{n}/images"], arrays.get(f"{n}/labels"), arrays[f"{n}/ids"]) for n in SPLITS if n in names
+        n: Split(arrays[f"{n}/images"], arrays.get(f"{n}/labels"), arrays[f"{n}/ids"], arrays.get(f"{n}/votes"))
+        for n in SPLITS
+        if n in names
     }
 
 
@@ -368,6 +409,7 @@ def _load_cache(path: Path) -> dict[str, Split] | None:
 def load_fer2013(
     path: str | os.PathLike | None = None,
     *,
+    ferplus: str | os.PathLike | None = None,
     cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
 ) -> Dataset:
@@ -375,6 +417,8 @@ def load_fer2013(
 
     Args:
         path: a CSV file or a folder (see the module docstring); ``None`` reads ``$FER_DATA``.
+        ferplus: FER+'s ``fer2013new.csv``; ``None`` reads ``$FER_PLUS``, else the file beside the CSV
+            (see :func:`fer_core.ferplus.find_votes`).
         cache: read and write the parsed-array cache.
         cache_dir: where the cache lives (default :func:`default_cache_dir`).
 
@@ -386,14 +430,14 @@ def load_fer2013(
             what was expected. Nothing is cached when parsing fails.
     """
     source = find_data(path)
-    plan = _plan(source)
+    plan = _plan(source, ferplus)
     cache_file = Path(cache_dir or default_cache_dir()) / f"fer2013-{cache_key(plan)}.npz"
     splits = _load_cache(cache_file) if cache else None
     if splits is None:
         splits = _parse(plan)
         if cache:
             _save_cache(cache_file, splits)
-    return Dataset(source, splits)
+    return Dataset(source, splits, dict(plan).get("ferplus"))
 
 
 def load_optional_dataset(path: str | os.PathLike | None = None):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fer_core.errors import FerError
+from fer_core.label_noise import ferplus_summary
 from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from fer_core.runs import Run, write_json, write_npz, write_text
 
@@ -98,10 +99,19 @@ def confusion_sentences(matrix: np.ndarray, top: int = 3, classes: Sequence[str]
     ]
 
 
-def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, split: str = "public") -> dict:
-    """The ``metrics.json`` contents for one labeled split."""
+def metrics_from_probabilities(
+    probabilities: np.ndarray, labels: np.ndarray, split: str = "public", votes: np.ndarray | None = None
+) -> dict:
+    """The ``metrics.json`` contents for one labeled split.
+
+    Args:
+        probabilities: ``float (N, 7)``; labels: ``int (N,)`` 0..6.
+        votes: ``int (N, 10)`` FER+ counts, or ``None``; with them the result has a ``ferplus`` entry
+            (:func:`fer_core.label_noise.ferplus_summary`).
+    """
     predicted = probabilities.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted)
+    ferplus = {} if votes is None else {"ferplus": ferplus_summary(probabilities, labels, votes)}
     return {
         "split": split,
         "samples": int(len(labels)),
@@ -109,6 +119,7 @@ def metrics_from_probabilities(probabilities: np.ndarray, labels: np.ndarray, sp
         "classes": list(EMOTIONS),
         "confusion_matrix": matrix.tolist(),
         "per_class": per_class_report(matrix),
+        **ferplus,
     }
 
 
@@ -119,7 +130,7 @@ def evaluate_run(run: Run, model: keras.Model, split: Split, split_name: str = "
 
 def write_evaluation(run: Run, probabilities: np.ndarray, split: Split, split_name: str = "public") -> dict:
     """``metrics.json`` and ``predictions.npz`` in ``run`` from ``float32 (N, 7)`` probabilities of a labeled split."""
-    metrics = metrics_from_probabilities(probabilities, split.labels, split_name)
+    metrics = metrics_from_probabilities(probabilities, split.labels, split_name, split.votes)
     write_json(run.metrics_file, metrics)
     write_npz(run.predictions_file, probabilities=probabilities, labels=split.labels, ids=split.ids)
     return metrics

@@ -14,6 +14,7 @@ import pandas as pd
 
 from fer_core.errors import FerError
 from fer_core.evaluate import predict_proba, top_k_text
+from fer_core.label_noise import NO_MAJORITY, annotator_side, ferplus_majority, votes_text
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ COLUMNS = (
     "top3_probability",
     "top3_text",
 )
-SORT_KEYS = ("confidence", "true_probability", "margin", "true", "predicted", "id")
+VOTE_COLUMNS = ("votes_text", "ferplus", "ferplus_emotion", "side")  # with FER+ votes only
+SORT_KEYS = ("confidence", "true_probability", "margin", "true", "predicted", "id", "label_issue")
 
 
 def _check(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,13 +64,20 @@ def class_index(emotion: int | str) -> int:
     return int(emotion)
 
 
-def predictions_table(probabilities: np.ndarray, labels: np.ndarray, ids: np.ndarray | None = None) -> pd.DataFrame:
-    """Every sample with its true and predicted class, confidence and top-3.
+def predictions_table(
+    probabilities: np.ndarray, labels: np.ndarray, ids: np.ndarray | None = None, votes: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Every sample with its true and predicted class, confidence and top-3 (and FER+'s votes).
 
     Args:
         probabilities: ``float (N, 7)`` softmax outputs.
         labels: ``int (N,)`` true emotions 0..6.
         ids: ``int (N,)`` sample ids (default: ``0..N-1``).
+        votes: ``int (N, 10)`` FER+ counts, or ``None``; with them the table also has
+            :data:`VOTE_COLUMNS`: ``votes_text`` (``"neutral 6 · sad 3 · angry 1"``), ``ferplus``
+            (the FER+ majority 0..6, -1 for none), ``ferplus_emotion`` (its name, ``""`` for none) and
+            ``side`` (whom the annotators side with: ``model``, ``label`` or ``split``; see
+            :mod:`fer_core.label_noise`).
 
     Returns:
         A ``DataFrame`` indexed by ``row`` (the position in the split, to fetch
@@ -96,7 +105,17 @@ def predictions_table(probabilities: np.ndarray, labels: np.ndarray, ids: np.nda
         },
         index=pd.Index(rows, name="row"),
     )
-    return frame
+    return frame if votes is None else frame.assign(**_vote_columns(votes, y, order[:, 0]))
+
+
+def _vote_columns(votes: np.ndarray, labels: np.ndarray, predicted: np.ndarray) -> dict[str, object]:
+    majority = ferplus_majority(votes)
+    return {
+        "votes_text": [votes_text(v) for v in votes],
+        "ferplus": majority,
+        "ferplus_emotion": [EMOTIONS[m] if m != NO_MAJORITY else "" for m in majority],
+        "side": annotator_side(votes, labels, predicted),
+    }
 
 
 def misclassified(
@@ -126,9 +145,14 @@ def misclassified_from_model(
 
 
 def sort_samples(frame: pd.DataFrame, by: str = "confidence", descending: bool = True) -> pd.DataFrame:
-    """Sort by one of :data:`SORT_KEYS` (``margin`` = confidence - true_probability); ties keep row order."""
+    """Sort by one of :data:`SORT_KEYS` (``margin`` = confidence - true_probability); ties keep row order.
+
+    ``label_issue`` needs that column (1 - :func:`fer_core.label_noise.label_quality`) in ``frame``.
+    """
     if by not in SORT_KEYS:
         raise FerError(f"cannot sort by '{by}' (expected one of {', '.join(SORT_KEYS)})")
+    if by not in frame and by != "margin":
+        raise FerError(f"cannot sort by '{by}': the table has no such column (add it first)")
     key = frame["confidence"] - frame["true_probability"] if by == "margin" else frame[by]
     order = np.argsort(-key.to_numpy() if descending else key.to_numpy(), kind="stable")
     return frame.iloc[order]

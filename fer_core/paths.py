@@ -5,7 +5,8 @@
   (``fer2013-<key>.npz``) and, under ``filters/``, gradient-ascent images;
 * ``$FER_RUNS``: one more folder of runs, searched after ``runs/`` (see :func:`fer_core.runs.search_folders`);
 * ``$FER_ABLATION``: the folder of ablation runs (default: the project's ``assets/ablation``);
-* ``$FER_MODEL``: the model the dashboard starts with (a ``.keras`` file or a run folder).
+* ``$FER_MODEL``: the model the dashboard starts with (a ``.keras`` file or a run folder);
+* ``$FER_PLUS``: FER+'s votes file, when ``--ferplus`` is not given (default: ``fer2013new.csv`` beside the CSV).
 
 Only the standard library is imported, so any module (and the dashboard) can
 ask cheaply.
@@ -22,7 +23,9 @@ CACHE_VARIABLE = "FER_CACHE"
 RUNS_VARIABLE = "FER_RUNS"
 ABLATION_VARIABLE = "FER_ABLATION"
 MODEL_VARIABLE = "FER_MODEL"
+FERPLUS_VARIABLE = "FER_PLUS"
 MODEL_FILE = "model.keras"
+FERPLUS_FILE = "fer2013new.csv"
 
 
 def _variable(name: str, env: Mapping[str, str] | None = None) -> str | None:
@@ -38,6 +41,11 @@ def _folder(name: str, env: Mapping[str, str] | None = None) -> Path | None:
 def data_from_env() -> str | None:
     """``$FER_DATA`` without surrounding spaces, or ``None`` when it is unset or empty."""
     return _variable(DATA_VARIABLE)
+
+
+def ferplus_from_env() -> str | None:
+    """``$FER_PLUS`` without surrounding spaces, or ``None`` when it is unset or empty."""
+    return _variable(FERPLUS_VARIABLE)
 
 
 def runs_from_env(env: Mapping[str, str] | None = None) -> Path | None:

@@ -19,7 +19,8 @@ import numpy as np
 
 from fer_core.ablation import SEED_ABLATION
 from fer_core.errors import FerError
-from fer_core.evaluate import confusion_sentences
+from fer_core.evaluate import confused_pairs, confusion_sentences
+from fer_core.label_noise import shared_confusion_sentences, summary_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.vis import METHOD_TITLES, render
 
@@ -273,9 +274,9 @@ and <code>augment</code>; the difference in brackets is against the seed report'
 # ----------------------------------------------------------------------------- 3. confusion
 
 
-def _confusion_table(matrix: np.ndarray, classes: Sequence[str]) -> str:
+def _confusion_table(matrix: np.ndarray, classes: Sequence[str], columns: str = "predicted") -> str:
     totals = matrix.sum(axis=1)
-    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{_e(c)}</th>" for c in classes) + "<th>faces</th></tr>"
+    head = f"<tr><th>true \\ {_e(columns)}</th>" + "".join(f"<th>{_e(c)}</th>" for c in classes) + "<th>faces</th></tr>"
     body = []
     for i, name in enumerate(classes):
         cells = []
@@ -306,7 +307,19 @@ def confusion_section(metrics: dict) -> str:
 row (row %). Green: correct; red: mistakes, darker for a larger share.</p>
 {_confusion_table(matrix, classes)}
 <h3>Most-confused pairs</h3><ul class="pairs">{said}</ul>
+{_annotators_html(metrics["ferplus"], matrix, classes) if "ferplus" in metrics else ""}
 </section>"""
+
+
+def _annotators_html(ferplus: dict, matrix: np.ndarray, classes: Sequence[str]) -> str:
+    """FER+'s annotators beside the model: their figures, their matrix, the confusions both make."""
+    annotators = np.asarray(ferplus["annotator_confusion"], np.int64)
+    summary = "".join(f"<li>{_e(s)}</li>" for s in summary_sentences(ferplus))
+    shared = "".join(f"<li>{_e(s)}</li>" for s in shared_confusion_sentences(confused_pairs(matrix, 3), annotators))
+    return f"""<h3>FER+'s ten annotators</h3><ul class="pairs">{summary}</ul>
+<p>The FER2013 label (rows) against the annotators' majority (columns), faces with a majority only.</p>
+{_confusion_table(annotators, classes, "FER+ majority")}
+<h3>The model's top confusions beside the annotators'</h3><ul class="pairs">{shared}</ul>"""
 
 
 # ----------------------------------------------------------------------------- 4. saliency

@@ -221,3 +221,20 @@ def test_report_command_errors_exit_2(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "no-run")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("fer: error: ") and "no-run" in err and len(err.splitlines()) == 1
+
+
+def test_the_confusion_section_puts_the_annotators_matrix_beside_the_models_when_votes_exist():
+    from fer_core.report_html import confusion_section
+    from tests.test_label_noise import votes
+
+    rows = np.stack([votes(neutral=6, fear=4), votes(fear=7, neutral=3), votes(happiness=10), votes(sadness=8)])
+    labels = np.array([2, 2, 3, 4])
+    probabilities = np.eye(7)[[6, 4, 3, 4]]
+    plain = confusion_section(metrics_from_probabilities(probabilities, labels))
+    assert "FER+" not in plain
+    section = confusion_section(metrics_from_probabilities(probabilities, labels, votes=rows))
+    tables = re.findall(r'<table class="confusion">(.*?)</table>', section, re.DOTALL)
+    assert len(tables) == 2 and "true \\ FER+ majority" in tables[1]
+    fear_row = re.search(r"<tr><th>fear</th>(.*?)</tr>", tables[1].split("<tbody>")[1]).group(1)
+    assert [int(c) for c in re.findall(r">(\d+)<br>", fear_row)] == [0, 0, 1, 0, 0, 0, 1]
+    assert "the annotators side with the model on 1" in section and "fear read as neutral: the model" in section

@@ -9,6 +9,7 @@ import widgets
 
 from fer_core.compare import change_sentences, confusion_change
 from fer_core.evaluate import confused_pairs, confusion_matrix, confusion_sentences
+from fer_core.label_noise import annotator_confusion, shared_confusion_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.misclassified import confusion_pair
 from fer_core.vis import render
@@ -28,7 +29,8 @@ widgets.csv_download(
 
 normalized = st.toggle("Row-normalized (fraction of each true class)", value=True, key="cm_normalized")
 other = state.compared_model()
-here, there = st.columns(2) if other is not None else (st.container(), None)
+voted = widgets.votes_shown(split)
+here, there = st.columns(2) if other is not None or voted else (st.container(), None)
 event = here.plotly_chart(
     charts.confusion_heatmap(matrix, normalized, state.model_label(key) if other is not None else ""),
     key="cm_chart",
@@ -55,6 +57,27 @@ if other is not None:
     right.markdown("\n".join(f"- {line}" for line in change_sentences(matrix, other_matrix)) or "No cell moved.")
     changes = pd.DataFrame(points, index=pd.Index(EMOTIONS, name="true"), columns=EMOTIONS).reset_index()
     widgets.csv_download(changes.round(2), "confusion-change.csv", "cm_change_csv", right)
+if voted and other is None:
+    annotators = annotator_confusion(split.labels, split.votes)
+    picked = there.plotly_chart(
+        charts.confusion_heatmap(annotators, normalized, "FER+'s annotators", columns="FER+ majority"),
+        key="cm_ann_chart", on_select="rerun", selection_mode="points",
+    )
+    here.caption(f"{state.model_label(key)}: FER2013 label (rows) against the model's class (columns).")
+    there.caption(f"The ten annotators' majority (columns) against the FER2013 label (rows), "
+                  f"{annotators.sum():,} faces with a majority.")
+    st.markdown("\n".join(f"- {s}" for s in shared_confusion_sentences(confused_pairs(matrix, 3), annotators)))
+    cells = picked.selection.points if picked else []
+    if cells:
+        label, majority = EMOTIONS.index(cells[0]["y"]), EMOTIONS.index(cells[0]["x"])
+        faces = (split.labels == label) & (frame["ferplus"].to_numpy() == majority)
+        rows = frame.index[faces][:40]
+        st.subheader(f"Labeled {EMOTIONS[label]}, the annotators say {EMOTIONS[majority]}: {faces.sum():,} faces")
+        if len(rows):
+            widgets.figure(
+                render.grid(np.stack([render.upscale(split.images[r], 2) for r in rows]), columns=10, pad=2),
+                "first 40 in PublicTest order", f"{EMOTIONS[label]}-says-{EMOTIONS[majority]}.png", "cm_ann_png",
+            )
 points = event.selection.points if event else []
 if points and (points[0]["y"], points[0]["x"]) != st.session_state.get("cm_clicked"):
     st.session_state["cm_clicked"] = (points[0]["y"], points[0]["x"])

@@ -7,12 +7,21 @@ import streamlit as st
 import widgets
 
 from fer_core.compare import WHO_IS_RIGHT, disagreements
+from fer_core.label_noise import SIDES, side_counts
 from fer_core.labels import EMOTIONS
 from fer_core.misclassified import sort_samples
 from fer_core.vis import render
 
 PER_PAGE = 24
 COLUMNS = 6
+SORTS = {
+    "confidence": "confidence",
+    "margin": "margin",
+    "true_probability": "true-class probability",
+    "label_issue": "likely label error (cleanlab)",
+    "id": "id",
+}
+SIDE_TITLES = {"any": "anyone", "model": "the model", "label": "the label", "split": "neither (split)"}
 
 split = state.require_data()
 key = state.require_model()
@@ -65,10 +74,19 @@ predicteds = middle.multiselect(
     placeholder="all",
 )
 low, high = right.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="mis_confidence", on_change=first_page)
-order_by = left.selectbox(
-    "Sort by", ["confidence", "margin", "true_probability", "id"], key="mis_sort", on_change=first_page
-)
+order_by = left.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="mis_sort", on_change=first_page)
 descending = middle.toggle("Highest first", value=True, key="mis_descending", on_change=first_page)
+voted = widgets.votes_shown(split)
+if voted:
+    counts = side_counts(wrong["side"])
+    side = right.radio(
+        "FER+'s ten annotators side with", ["any", *SIDES], horizontal=True, key="mis_side", on_change=first_page,
+        format_func=lambda s: SIDE_TITLES[s] + (f" ({counts[s]:,})" if s in counts else ""),
+        help="the model: more votes for the predicted class than for the FER2013 label; the label: the reverse",
+    )
+    wrong = wrong if side == "any" else wrong[wrong["side"] == side]
+if order_by == "label_issue":
+    wrong = wrong.assign(label_issue=state.label_issue_scores(key, state.data_source())[wrong.index])
 
 shown = wrong[wrong["confidence"].between(low, high)]
 shown = shown[shown["true_emotion"].isin(trues or EMOTIONS) & shown["predicted_emotion"].isin(predicteds or EMOTIONS)]
@@ -99,8 +117,9 @@ for start in range(0, len(tiles), COLUMNS):
             column.caption(f"**true {sample.true_emotion}**  \n{verdict(first_name, sample)}  \n"
                            f"{verdict(second_name, other_frame.loc[row])}")
         else:
+            votes = f"  \nFER+: {sample.votes_text}" if voted else ""
             column.caption(f"**{sample.true_emotion} → {sample.predicted_emotion}** {sample.confidence:.0%}  \n"
-                           f"{sample.top3_text}")
+                           f"{sample.top3_text}{votes}")
         column.button("Details", key=f"mis_open_{row}", on_click=open_face, args=(row,))
 
 row = st.session_state.get("mis_selected")
@@ -111,7 +130,7 @@ if row is not None and row in frame.index:
     face = split.images[row]
     left, right = st.columns([1, 4])
     with left:
-        widgets.show_face(face, sample.top3_text)
+        widgets.show_face(face, sample.top3_text + (f" · FER+ votes: {sample.votes_text}" if voted else ""))
     with right:
         alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="mis_alpha")
         if other is not None:

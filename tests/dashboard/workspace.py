@@ -45,8 +45,31 @@ def faces(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, np.arange(n) % 7
 
 
-def write_data(folder: Path) -> Path:
-    """``folder/fer2013.csv`` with Training and PublicTest rows in the Kaggle format."""
+VOTE_HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
+FERPLUS_ORDER = (6, 3, 5, 4, 0, 1, 2)  # the FER2013 class of FER+'s first 7 vote columns
+
+
+def random_votes(labels: np.ndarray, seed: int) -> np.ndarray:
+    """``int (N, 10)`` FER+-style votes: 10 per face; on even rows half of them on average for the face's label,
+    on odd rows spread evenly (so the annotators side with the model, the label or neither)."""
+    rng = np.random.default_rng(seed)
+    column_of = {cls: col for col, cls in enumerate(FERPLUS_ORDER)}
+    votes = np.zeros((len(labels), 10), np.int64)
+    for row, label in enumerate(labels):
+        weights = np.full(10, 0.5 / 9 if row % 2 == 0 else 0.1)
+        weights[column_of[int(label)]] = 0.5 if row % 2 == 0 else 0.1
+        np.add.at(votes[row], rng.choice(10, 10, p=weights), 1)
+    return votes
+
+
+def write_votes(folder: Path, usages: list[str], votes: np.ndarray) -> None:
+    """``folder/fer2013new.csv``: FER+'s format, one row per CSV row."""
+    rows = [f"{u},fer{i:07d}.png,{','.join(map(str, v))}" for i, (u, v) in enumerate(zip(usages, votes))]
+    (folder / "fer2013new.csv").write_text("\n".join([VOTE_HEADER, *rows]) + "\n")
+
+
+def write_data(folder: Path, votes: bool = True) -> Path:
+    """``folder/fer2013.csv`` with Training and PublicTest rows in the Kaggle format, and FER+ votes beside it."""
     train, train_labels = faces(TRAIN_FACES, 1)
     public, public_labels = faces(PUBLIC_FACES, 2)
     rows = ["emotion,pixels,Usage"]
@@ -54,6 +77,9 @@ def write_data(folder: Path) -> Path:
         rows += [f"{y},{' '.join(map(str, x.reshape(-1).tolist()))},{usage}" for x, y in zip(images, labels)]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "fer2013.csv").write_text("\n".join(rows) + "\n")
+    if votes:
+        usages = ["Training"] * TRAIN_FACES + ["PublicTest"] * PUBLIC_FACES
+        write_votes(folder, usages, random_votes(np.r_[train_labels, public_labels], 3))
     return folder
 
 
@@ -94,6 +120,7 @@ def write_workspace(root: Path) -> dict[str, str]:
     """Data, two runs and a cache folder under ``root``; returns the environment to set."""
     root = Path(root)
     write_data(root / "data")
+    write_data(root / "data-novotes", votes=False)  # the same faces without fer2013new.csv
     for name, seed in (("tiny-a", 0), ("tiny-b", 1)):
         write_run(root / "runs" / name, seed)
     return {"FER_DATA": str(root / "data"), "FER_RUNS": str(root / "runs"), "FER_CACHE": str(root / "cache")}
