@@ -18,6 +18,7 @@ SCHEDULES = ("constant", "cosine")
 RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit", "precise_bn", "snapshots")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
+TARGETS = ("labels", "ferplus", "blend")
 
 
 def _opt(default, help: str, choices: tuple | None = None):
@@ -48,6 +49,10 @@ class TrainConfig:
     crop: int = _opt(0, "train on random CROP x CROP windows of the 48x48 face, score the center one (0 = whole face)")
     erase: float = _opt(0.0, "random erasing (Zhong et al. 2020): chance of blanking a patch of a training image")
     label_smoothing: float = _opt(0.0, "label smoothing (Szegedy et al. 2016): weight taken from the true class and spread over all 7")
+    targets: str = _opt(
+        "labels", "training targets: FER2013's labels; 'ferplus', the distribution of FER+'s votes over the 7 "
+        "classes (Barsoum et al. 2016's 'probability' mode); 'blend', label smoothing toward the votes instead of "
+        "uniform (--label-smoothing is the weight); both need fer2013new.csv (see fer data)", TARGETS)
     normalization: str = _opt(
         "standardize", "input normalization inside the model: per-pixel mean/std of Training, or each face on its own",
         ("none", "standardize", "per_image"))
@@ -103,6 +108,8 @@ class TrainConfig:
         for name in ("erase", "label_smoothing"):
             if not 0 <= getattr(self, name) < 1:
                 raise FerError(f"--{name.replace('_', '-')} {getattr(self, name)}: expected a value in [0, 1)")
+        if self.targets == "blend" and not self.label_smoothing:
+            raise FerError("--targets blend moves --label-smoothing of each label toward the votes: give it a weight in (0, 1)")
         if self.erase and not self.augment:
             raise FerError("--erase is an augmentation: it needs --augment")
         if self.learning_rate <= 0:

@@ -89,6 +89,32 @@ def annotator_side(votes: np.ndarray, labels: np.ndarray, predicted: np.ndarray)
     return np.select([for_model > for_label, for_label > for_model], ["model", "label"], "split")
 
 
+def vote_targets(labels: np.ndarray, votes: np.ndarray | None, mode: str = "labels", weight: float = 0.0) -> np.ndarray:
+    """Training targets from FER2013's labels and FER+'s votes.
+
+    Args:
+        labels: ``int (N,)`` FER2013 labels 0..6.
+        votes: ``int (N, 10)`` FER+ counts (``None`` only with ``mode="labels"``).
+        mode: ``"labels"``: one-hot labels; ``"ferplus"``: the votes over the 7 classes, normalized (the
+            "probability" mode of Barsoum et al. 2016); ``"blend"``: ``(1 - weight) * one-hot + weight * that
+            distribution`` (label smoothing toward the annotators instead of uniform). A face without a vote
+            for any of the 7 classes keeps its one-hot label.
+        weight: the share of the votes in ``"blend"``, 0..1.
+
+    Returns:
+        ``float32 (N, 7)``, rows summing to 1.
+    """
+    one_hot = np.eye(NUM_CLASSES, dtype=np.float32)[np.asarray(labels)]
+    if mode == "labels":
+        return one_hot
+    if votes is None:
+        raise FerError(f"targets '{mode}' need FER+ votes for these faces (fer2013new.csv beside the FER2013 CSV)")
+    counts = class_votes(votes).astype(np.float32)
+    totals = counts.sum(axis=1, keepdims=True)
+    spread = np.where(totals > 0, counts / np.maximum(totals, 1), one_hot)
+    return spread if mode == "ferplus" else ((1 - weight) * one_hot + weight * spread).astype(np.float32)
+
+
 def side_counts(sides: np.ndarray) -> dict[str, int]:
     """How many faces of each side, in :data:`SIDES` order (zeros included)."""
     return {side: int((np.asarray(sides) == side).sum()) for side in SIDES}

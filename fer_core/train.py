@@ -30,6 +30,7 @@ from fer_core.data import Dataset, Split, load_fer2013
 from fer_core.errors import FerError
 from fer_core.evaluate import evaluate_run
 from fer_core.fused import builtin_config, fused_model
+from fer_core.label_noise import vote_targets
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, flat_layers, load_model, with_center_crop
 from fer_core.precise_bn import PreciseValidation, sample_faces
@@ -47,7 +48,9 @@ def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split
     else:
         order = np.random.default_rng(config.seed).permutation(len(train))
         n_val = int(round(len(train) * float(config.validation)))
-        pick = lambda idx: Split(train.images[idx], train.labels[idx], train.ids[idx])  # noqa: E731
+        votes = train.votes
+        pick = lambda idx: Split(train.images[idx], train.labels[idx], train.ids[idx],  # noqa: E731
+                                 None if votes is None else votes[idx])
         train, validation = pick(np.sort(order[n_val:])), pick(np.sort(order[:n_val]))
     if config.limit:
         train = train.take(config.limit)
@@ -71,18 +74,20 @@ def augmenter(config: TrainConfig) -> keras.Sequential | None:
 
 
 def make_dataset(split: Split, batch_size: int, *, shuffle: bool = False, augment: keras.Sequential | None = None,
-                 seed: int = 0, crop: int = 0, one_hot: bool = False):
+                 seed: int = 0, crop: int = 0, one_hot: bool = False, targets: np.ndarray | None = None):
     """Batches of ``(float32 (B, S, S, 1) pixels 0..255, labels)`` for ``model.fit``.
 
     ``S`` is 48, or ``crop``: a random window of each face when ``shuffle`` (training),
     else the center one. Labels are ``int64 (B,)``, or ``float32 (B, 7)`` one-hot
-    rows with ``one_hot`` (for a loss that smooths them). A ``tf.data.Dataset`` under the TensorFlow
-    backend, else :class:`ArrayBatches`.
+    rows with ``one_hot`` (for a loss that smooths them), or the rows of ``targets``
+    (``float32 (N, 7)``, e.g. :func:`fer_core.label_noise.vote_targets`). A ``tf.data.Dataset``
+    under the TensorFlow backend, else :class:`ArrayBatches`.
     """
+    if targets is None:
+        targets = one_hot_labels(split.labels) if one_hot else split.labels
     if keras.config.backend() == "tensorflow":
-        return _tf_dataset(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop,
-                           one_hot=one_hot)
-    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop, one_hot=one_hot)
+        return _tf_dataset(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop, targets=targets)
+    return ArrayBatches(split, batch_size, shuffle=shuffle, augment=augment, seed=seed, crop=crop, targets=targets)
 
 
 def one_hot_labels(labels: np.ndarray) -> np.ndarray:
@@ -99,12 +104,11 @@ def crop_windows(images: np.ndarray, crop: int, rng: np.random.Generator | None)
     return np.stack([image[t:t + crop, s:s + crop] for image, t, s in zip(images, tops, lefts)])
 
 
-def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int, crop: int, one_hot: bool):
+def _tf_dataset(split: Split, batch_size: int, *, shuffle: bool, augment, seed: int, crop: int, targets: np.ndarray):
     """tf.data: augmentation runs inside the graph on whole batches, in parallel with training."""
     import tensorflow as tf
 
-    labels = one_hot_labels(split.labels) if one_hot else split.labels
-    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], labels))
+    ds = tf.data.Dataset.from_tensor_slices((split.images[..., None], targets))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
     if crop and shuffle:
@@ -126,10 +130,10 @@ class ArrayBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, split: Split, batch_size: int, *, shuffle: bool = False, augment=None, seed: int = 0,
-                 crop: int = 0, one_hot: bool = False):
+                 crop: int = 0, targets: np.ndarray | None = None):
         super().__init__()
         self.split, self.batch_size, self.shuffle, self.augment = split, batch_size, shuffle, augment
-        self.crop, self.one_hot = crop, one_hot
+        self.crop, self.targets = crop, split.labels if targets is None else targets
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(split)) if shuffle else np.arange(len(split))
 
@@ -143,12 +147,16 @@ class ArrayBatches(keras.utils.PyDataset):
             x = crop_windows(x, self.crop, self.rng if self.shuffle else None)
         if self.augment is not None:
             x = keras.ops.convert_to_numpy(self.augment(x, training=True))
-        labels = self.split.labels[rows]
-        return x, one_hot_labels(labels) if self.one_hot else labels
+        return x, self.targets[rows]
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self.order = self.rng.permutation(len(self.split))
+
+
+def soft_targets(config: TrainConfig) -> bool:
+    """Whether the run trains on rows of 7 probabilities (label smoothing or FER+ votes) instead of class indices."""
+    return bool(config.label_smoothing) or config.targets != "labels"
 
 
 # ----------------------------------------------------------------------------- model
@@ -185,7 +193,9 @@ def new_model(config: TrainConfig, train: Split, steps_per_epoch: int) -> keras.
                                     normalization=config.normalization, train_images=train.images))
     if config.init:
         copy_weights(load_model(config.init), model, config.init)
-    if config.label_smoothing:  # the pipeline gives one-hot rows; the loss smooths them (Szegedy et al. 2016)
+    if config.targets == "blend":  # the pipeline gives rows already smoothed toward the votes
+        loss = keras.losses.CategoricalCrossentropy()
+    elif soft_targets(config):  # the pipeline gives one-hot or vote rows; the loss smooths them (Szegedy et al. 2016)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
@@ -406,9 +416,10 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
         write_json(run.config_file, config.to_dict())
     if done >= config.epochs:
         return
+    targets = vote_targets(train_split.labels, train_split.votes, config.targets, config.label_smoothing)
     train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
-                              seed=config.seed + done, crop=config.crop, one_hot=bool(config.label_smoothing))
-    val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=bool(config.label_smoothing))
+                              seed=config.seed + done, crop=config.crop, targets=targets if soft_targets(config) else None)
+    val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=soft_targets(config))
     recorder = RunRecorder(run, history, best, chief, images=len(train_split), epochs=config.epochs,
                            snapshots=config.snapshots)
     callbacks = [recorder, Heartbeat(run, config.epochs, steps_per_epoch)] if chief else [recorder]
@@ -446,10 +457,14 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
     config.check()
     if config.precise_bn and cluster_config() is not None:
         raise FerError("--precise-bn is not supported in multi-worker runs (TF_CONFIG)")
-    if config.label_smoothing and cluster_config() is not None:
-        raise FerError("--label-smoothing is not supported in multi-worker runs (TF_CONFIG): their loop uses integer labels")
+    if soft_targets(config) and cluster_config() is not None:
+        raise FerError("--label-smoothing and --targets are not supported in multi-worker runs (TF_CONFIG): "
+                       "their loop uses integer labels")
     dataset = dataset or load_fer2013(config.data)
     train_split, val_split = split_train_validation(dataset, config)
+    if config.targets != "labels" and train_split.votes is None:
+        raise FerError(f"--targets {config.targets} needs FER+ votes for the Training faces: put fer2013new.csv "
+                       f"beside the FER2013 CSV or set FER_PLUS (see fer data)")
     run = Run(config.run_dir())
     keras.utils.set_random_seed(config.seed)
     previous_policy = keras.mixed_precision.dtype_policy()

@@ -94,3 +94,17 @@ def test_label_issue_detection_scores_a_perfect_and_a_reversed_ranking():
     reversed_ = label_issue_detection(np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7]), labels, rows, top=3)
     assert reversed_["auroc"] == 0.0 and reversed_["precision_at"] == 0.0
 
+
+
+def test_vote_targets_are_one_hot_labels_the_vote_distribution_or_a_blend():
+    from fer_core.label_noise import vote_targets
+
+    rows = np.stack([votes(neutral=6, sadness=3, anger=1), votes(NF=8, contempt=2)])
+    labels = np.array([SAD, FEAR])
+    np.testing.assert_array_equal(vote_targets(labels, rows, "labels"), np.eye(7)[[SAD, FEAR]])
+    spread = vote_targets(labels, rows, "ferplus")
+    np.testing.assert_allclose(spread[0], np.eye(7)[NEUTRAL] * 0.6 + np.eye(7)[SAD] * 0.3 + np.eye(7)[ANGRY] * 0.1)
+    np.testing.assert_array_equal(spread[1], np.eye(7)[FEAR])  # no vote for any of the 7 classes: the label
+    blend = vote_targets(labels, rows, "blend", 0.25)
+    np.testing.assert_allclose(blend[0], 0.75 * np.eye(7)[SAD] + 0.25 * spread[0], rtol=1e-6)
+    assert blend.dtype == np.float32 and np.allclose(blend.sum(axis=1), 1)

@@ -380,3 +380,46 @@ def test_init_starts_a_run_from_a_trained_models_weights_and_refuses_another_arc
     assert cli.main([*base, "--out", str(tmp_path / "none"), "--init", str(tmp_path / "missing.keras")]) == 2
     assert "missing.keras: no such model file" in capsys.readouterr().err
     assert not (tmp_path / "vgg").exists() and not (tmp_path / "none").exists(), "a refused run writes nothing"
+
+
+def _with_votes(folder):
+    """Random FER+ votes beside the fixture's CSV (35 labeled rows); returns them, ``int (35, 10)``."""
+    from tests.test_ferplus import random_votes, votes_csv
+
+    votes = random_votes(35)
+    (folder / "fer2013new.csv").write_text(votes_csv(votes))
+    return votes
+
+
+@pytest.mark.parametrize("mode", ["ferplus", "blend"])
+def test_vote_targets_reach_the_loss_as_given(kaggle_folder, mode):
+    from fer_core.data import load_fer2013
+    from fer_core.label_noise import vote_targets
+    from fer_core.train import make_dataset, new_model
+
+    folder, _, _ = kaggle_folder
+    _with_votes(folder)
+    train = load_fer2013(folder)["train"]
+    config = TrainConfig(targets=mode, label_smoothing=0.3 if mode == "blend" else 0.0, normalization="none")
+    targets = vote_targets(train.labels, train.votes, mode, config.label_smoothing)
+    model = new_model(config, train, steps_per_epoch=1)
+    x, y = next(iter(make_dataset(train, 8, targets=targets)))
+    x, y = np.asarray(x), np.asarray(y)
+    np.testing.assert_allclose(y, targets[:8])
+    p = model.predict(x, verbose=0)
+    expected = -(y * np.log(np.clip(p, 1e-7, 1.0))).sum(axis=1).mean()  # no uniform smoothing on top
+    assert float(model.compute_loss(x=x, y=y, y_pred=p)) == pytest.approx(expected, rel=1e-4)
+
+
+def test_a_run_on_vote_targets_trains_and_a_source_without_votes_is_refused(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    args = ["train", "--data", str(folder), "--out", str(tmp_path / "run"), "--targets", "ferplus", "--epochs", "1",
+            "--batch-size", "8", "--precision", "float32", "--no-augment"]
+    assert cli.main(args) == 2
+    assert "--targets ferplus needs FER+ votes for the Training faces" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+    _with_votes(folder)
+    assert cli.main(args) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["targets"] == "ferplus"
+    assert cli.main([a if a != "ferplus" else "blend" for a in args]) == 2
+    assert "--targets blend moves --label-smoothing" in capsys.readouterr().err
