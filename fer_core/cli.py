@@ -324,7 +324,8 @@ def check_inputs(args: argparse.Namespace) -> None:
 
         config = _train_config(args)
         config.check()
-        check_unlocked(config.run_dir())
+        if not os.environ.get("TF_CONFIG"):  # in a cluster only the chief locks (fer_core.train.train)
+            check_unlocked(config.run_dir())
 
 
 COMMANDS = {
