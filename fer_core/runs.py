@@ -9,6 +9,7 @@ Layout (../shared/DESIGN.md in the project workspace)::
     RUN/metrics.json       accuracy, confusion matrix, per-class report
     RUN/predictions.npz    public-split probabilities for the dashboard
     RUN/heartbeat.json     refreshed every few seconds by a running ``fer train``
+    RUN/.lock              flocked by the process training in RUN (:func:`run_lock`); a killed one leaves it unlocked
     RUN/logs/              TensorBoard scalars, one point per epoch
 
 Every file is written to a temporary name in the same folder and renamed, so
