@@ -100,8 +100,19 @@ def selected_model() -> ModelKey | None:
     return model_key(path) if path and Path(path).is_file() else None
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def model_problem(key: ModelKey) -> str | None:
+    """Why the model of ``key`` cannot be used (:func:`fer_core.models.load_model`'s one line: not a Keras
+    model, a layer class that is not here, not 48x48x1 faces in and 7 probabilities out), or ``None``."""
+    try:
+        load_model(key)
+    except FerError as exc:
+        return str(exc)
+    return None
+
+
 def require_model() -> ModelKey:
-    """The selected model; otherwise one info box and stop the page."""
+    """The selected model; otherwise (none, or one that cannot be used) one box and stop the page."""
     key = selected_model()
     if key is None:
         st.info(
@@ -109,15 +120,25 @@ def require_model() -> ModelKey:
             "under `assets/models/<name>/`; set `FER_RUNS` to look in another runs folder."
         )
         st.stop()
+    problem = model_problem(key)
+    if problem is not None:
+        st.error(f"**This model cannot be used.** {problem}")
+        st.stop()
     return key
 
 
 def compared_model() -> ModelKey | None:
-    """The model chosen under "Compare with" (``None`` when none, gone, or the same as the first)."""
+    """The model chosen under "Compare with" (``None`` when none, gone, the same as the first, or one that
+    cannot be used: then a warning says why)."""
     path = st.session_state.get("compare_model")
     if not path or path == st.session_state.get("model") or not Path(path).is_file():
         return None
-    return model_key(path)
+    key = model_key(path)
+    problem = model_problem(key)
+    if problem is not None:
+        st.warning(f"**Compare with:** this model cannot be used. {problem}")
+        return None
+    return key
 
 
 def model_label(key: ModelKey) -> str:

@@ -35,10 +35,19 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
 FERPLUS_HELP = "FER+ votes file (default: $FER_PLUS, else fer2013new.csv beside the FER2013 CSV)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line (argparse prints the whole usage first)."""
+
+    def error(self, message: str):
+        from fer_core.errors import shorten
+
+        self.exit(2, f"{self.prog}: error: {shorten(message, 300)} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from fer_core.config import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="fer", description="FER Lens: train, score and look inside a FER2013 CNN.")
+    parser = _Parser(prog="fer", description="FER Lens: train, score and look inside a FER2013 CNN.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model (resumes an interrupted run)")
@@ -98,13 +107,17 @@ def _run_folder(path: str) -> Path:
     return p.parent if p.suffix == ".keras" else p
 
 
-def cmd_train(args: argparse.Namespace) -> None:
+def _train_config(args: argparse.Namespace):
     from fer_core.config import TrainConfig
-    from fer_core.train import train
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
-    run = train(config)
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from fer_core.train import train
+
+    run = train(_train_config(args))
     print(f"run: {run.root}")
     if run.metrics_file.is_file():
         print(f"public accuracy: {run.metrics()['accuracy']:.5f}")
@@ -314,6 +327,39 @@ def cmd_filters(args: argparse.Namespace) -> None:
     print(f"wrote {folder} ({size / 2**20:.1f} MB) in {time.perf_counter() - start:.0f} s")
 
 
+NEEDS_DATA = ("train", "data", "evaluate", "calibrate")  # commands that fail without FER2013 (predict --split too)
+NO_TENSORFLOW = ("data",)
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """What can be checked before TensorFlow loads (a second, not ten): every model file, the dataset's place,
+    every image file, the ablation folder; for ``fer train`` its options and whether its folder is free.
+
+    Raises:
+        FerError: the first problem, in one line.
+    """
+    from fer_core.data import find_data
+    from fer_core.paths import model_file
+
+    for path in [getattr(args, "run", None), getattr(args, "init", None), *(getattr(args, "runs", None) or [])]:
+        if path is not None:
+            model_file(path)
+    if getattr(args, "data", None) is not None or args.command in NEEDS_DATA or getattr(args, "split", None):
+        find_data(args.data)
+    for path in getattr(args, "images", None) or []:
+        if not Path(path).is_file():
+            raise FerError(f"{path}: no such image file")
+    if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
+        raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
+    if args.command == "train":
+        from fer_core.runs import check_unlocked
+
+        config = _train_config(args)
+        config.check()
+        if not os.environ.get("TF_CONFIG"):  # in a cluster only the chief locks (fer_core.train.train)
+            check_unlocked(config.run_dir())
+
+
 COMMANDS = {
     "train": cmd_train,
     "data": cmd_data,
@@ -329,6 +375,11 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        check_inputs(args)
+        if args.command not in NO_TENSORFLOW:
+            from fer_core.quiet import import_keras_quietly
+
+            import_keras_quietly()
         COMMANDS[args.command](args)
     except FerError as exc:
         print(f"fer: error: {exc}", file=sys.stderr)

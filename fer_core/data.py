@@ -23,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from fer_core.errors import DataError
+from fer_core.errors import DataError, shorten
 from fer_core.ferplus import find_votes, read_votes
 from fer_core.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
@@ -148,8 +149,11 @@ def _files(source: Path) -> list[tuple[str, Path]]:
         return [(_csv_format(source), source)]
     kaggle = _first_existing(source, ("fer2013.csv", "fer2013.csv.gz"))
     if kaggle is not None:
+        _check_header(kaggle, "kaggle")
         plan = [("kaggle", kaggle)]
         private = _first_existing(source, ("private_test.csv", "private_test.csv.gz"))
+        if private is not None:
+            _check_header(private, "private")
         return plan + ([("private", private)] if private else [])
     course = [_first_existing(source, (f"{n}.csv", f"{n}.csv.gz")) for n in ("train", "test")]
     if any(course):
@@ -184,10 +188,24 @@ def _csv_format(path: Path) -> str:
             return fmt
     # Name the closest known header to say which column is missing.
     best = max(_HEADERS, key=lambda cols: len(set(cols) & set(header)))
-    missing = [c for c in best if c not in header]
-    raise DataError(
+    raise _missing_columns(path, best, header)
+
+
+def _check_header(path: Path, fmt: str) -> None:
+    """Raise unless the CSV at ``path`` has the columns of format ``fmt`` (a file found by its name)."""
+    header = _read_csv(path, nrows=0).columns
+    columns = next(cols for cols, name in _HEADERS.items() if name == fmt)
+    if not set(columns) <= set(header):
+        raise _missing_columns(path, columns, header)
+
+
+def _missing_columns(path: Path, expected: tuple[str, ...], header) -> DataError:
+    """The error for a CSV whose header lacks columns; the header is shortened (a headerless file's is 2,304 pixels)."""
+    missing = [c for c in expected if c not in header]
+    found = shorten(",".join(map(str, header))) or "none"
+    return DataError(
         f"{path}: missing column {', '.join(repr(c) for c in missing)} "
-        f"(expected columns {','.join(best)}; found {','.join(map(str, header)) or 'none'})"
+        f"(expected columns {','.join(expected)}; found {found})"
     )
 
 
@@ -200,12 +218,30 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (expected a CSV header and rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+        raise DataError(f"{path}: {_parser_problem(str(exc))}") from None
 
 
 def _row(i: int) -> int:
     """Spreadsheet row number of data row ``i`` (0-based): the header is row 1."""
     return i + 2
+
+
+# pandas's C parser counts "line N" from 1 at the header (our row N) and "row N" from 0 (our row N + 1).
+_PANDAS_PROBLEMS = (
+    (re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)"),
+     lambda m: f"row {m[2]}: has {m[3]} fields (expected {m[1]}, as in the header)"),
+    (re.compile(r"EOF inside string starting at row (\d+)"),
+     lambda m: f"row {int(m[1]) + 1}: a quoted field (\") starts here and never ends"),
+)
+
+
+def _parser_problem(message: str) -> str:
+    """pandas's parser error as one short line, its row numbered as ours (:func:`_row`: the header is row 1)."""
+    for pattern, say in _PANDAS_PROBLEMS:
+        match = pattern.search(message)
+        if match:
+            return say(match)
+    return f"not a readable CSV ({shorten(message.strip() or 'unknown parser error', 200)})"
 
 
 def parse_pixels(column: pd.Series, path: Path, name: str = "pixels") -> np.ndarray:
@@ -221,7 +257,7 @@ def parse_pixels(column: pd.Series, path: Path, name: str = "pixels") -> np.ndar
         except ValueError:
             bad = next((t for t in text.split() if not t.lstrip("-").isdigit()), text[:20])
             raise DataError(
-                f"{path}: row {_row(i)}: column '{name}' has a non-numeric pixel {bad!r} "
+                f"{path}: row {_row(i)}: column '{name}' has a non-numeric pixel {shorten(repr(bad))} "
                 f"(expected {NUM_PIXELS} integers 0..255)"
             ) from None
         if values.size != NUM_PIXELS:
@@ -244,7 +280,8 @@ def parse_integers(column: pd.Series, path: Path, name: str, high: int | None = 
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         expected = f"an integer 0..{high - 1}" if high is not None else "an integer"
-        raise DataError(f"{path}: row {_row(i)}: column '{name}' is {column.iloc[i]!r} (expected {expected})")
+        value = shorten(repr(column.iloc[i]))
+        raise DataError(f"{path}: row {_row(i)}: column '{name}' is {value} (expected {expected})")
     return values.to_numpy(dtype=np.int64)
 
 
@@ -255,7 +292,7 @@ def _read_kaggle(path: Path, votes_file: Path | None = None) -> dict[str, Split]
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
         raise DataError(
-            f"{path}: row {_row(i)}: column 'Usage' is {usage.iloc[i]!r} "
+            f"{path}: row {_row(i)}: column 'Usage' is {shorten(repr(usage.iloc[i]))} "
             f"(expected one of {', '.join(_USAGE_TO_SPLIT)})"
         )
     labels = parse_integers(frame["emotion"], path, "emotion", NUM_CLASSES)

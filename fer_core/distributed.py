@@ -98,3 +98,5 @@ def fit_distributed(
         print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
         for callback in callbacks:
             callback.on_epoch_end(epoch, logs)
+        if getattr(model, "stop_training", False):  # a callback stopped the run (a NaN loss)
+            break

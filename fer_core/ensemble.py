@@ -20,16 +20,18 @@ readable unique name (``vgg1_conv3_2``, ``seed_conv5``). The mirror is a fixed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 from keras import layers
 
-from fer_core.errors import FerError
+from fer_core.errors import FerError, shorten
 from fer_core.labels import IMAGE_SIZE, INPUT_SHAPE, center_start
 
 TTA_MODES = ("none", "flip", "ten")
+MEMBER_NAME = re.compile(r"[^/]+")  # a member name prefixes Keras layer names, which may not hold "/"
 
 
 def crop_core(model: keras.Model) -> tuple[keras.Model, int]:
@@ -102,6 +104,10 @@ def build_ensemble(members: Sequence[keras.Model], names: Sequence[str], tta: st
         raise FerError(f"{len(members)} members and {len(names)} names (expected one name per member, at least one)")
     if len(set(names)) != len(names):
         raise FerError(f"member names must differ: {', '.join(names)}")
+    for name in names:
+        if not MEMBER_NAME.fullmatch(name):
+            raise FerError(f"member name {shorten(name)!r}: expected a name without '/' "
+                           "(it prefixes the member's layer names, and Keras layer names hold no '/')")
     inputs = keras.Input(INPUT_SHAPE, name="pixels")
     plane = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE), name="plane")(inputs)
     mirrored = layers.Reshape(INPUT_SHAPE, name="mirrored")(_mirror_layer()(plane))

@@ -18,6 +18,7 @@ from keras import layers
 
 from fer_core.errors import FerError
 from fer_core.labels import INPUT_SHAPE, NUM_CLASSES
+from fer_core.paths import keras_archive_config, model_file
 
 NORMALIZATIONS = ("none", "standardize", "per_image")
 MODELS: dict[str, Callable[..., keras.Model]] = {}
@@ -246,31 +247,98 @@ def layer_summary(model: keras.Model) -> list[dict]:
     return rows
 
 
-def model_file(path: str | Path) -> Path:
-    """The ``.keras`` file at ``path``: the path itself, or ``model.keras`` in a run directory.
+PROBE_FACES = np.stack([np.full(INPUT_SHAPE, 128.0), np.tile(np.linspace(0.0, 255.0, INPUT_SHAPE[1])[None, :, None],
+                                                               (INPUT_SHAPE[0], 1, 1))]).astype(np.float32)
+CONTRACT = (f"FER Lens needs a model that takes {INPUT_SHAPE[0]}x{INPUT_SHAPE[1]}x{INPUT_SHAPE[2]} grayscale faces "
+            f"(raw pixels 0..255) and returns {NUM_CLASSES} emotion probabilities (a softmax)")
+
+
+def _shape_text(shapes: list[tuple]) -> str:
+    """``64x64x1``, ``any x any x 1`` for unknown sides, several joined by ``and``."""
+    return " and ".join("x".join("any" if d is None else str(d) for d in shape) or "scalar" for shape in shapes)
+
+
+def check_contract(model: keras.Model, path: str | Path) -> None:
+    """Raise unless ``model`` keeps the saved-model contract (see the module docstring).
+
+    One input of shape ``(48, 48, 1)`` (a side left unknown fits too), one output of
+    shape ``(7,)``, and on two probe faces (:data:`PROBE_FACES`: uniform gray, a
+    horizontal ramp) 7 finite values per face in 0..1 that sum to 1 (a softmax).
 
     Raises:
-        FerError: one line naming the file when it is missing or not a ``.keras`` file.
+        FerError: one line saying what the file takes and returns and what FER Lens needs.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise FerError(f"{path}: no such model file (train one with `fer train` or pass a .keras file)")
-    if path.suffix != ".keras":
-        raise FerError(f"{path}: not a .keras model file (only the Keras 3 .keras format is loaded)")
-    return path
+    takes = [tuple(t.shape[1:]) for t in model.inputs]
+    returns = [tuple(t.shape[1:]) for t in model.outputs]
+    fits = len(takes) == 1 and len(takes[0]) == len(INPUT_SHAPE) and all(
+        d is None or d == want for d, want in zip(takes[0], INPUT_SHAPE))
+    if not fits or returns != [(NUM_CLASSES,)]:
+        raise FerError(f"{path}: takes {_shape_text(takes)} inputs and returns {_shape_text(returns)} values per face; "
+                       f"{CONTRACT}")
+    try:
+        scores = keras.ops.convert_to_numpy(model(PROBE_FACES, training=False)).astype(np.float64)
+    except Exception as exc:  # a layer that cannot run on a face: Keras raises many types
+        raise FerError(f"{path}: fails on a {INPUT_SHAPE[0]}x{INPUT_SHAPE[1]} face ({exc}); {CONTRACT}") from None
+    if not np.isfinite(scores).all():
+        raise FerError(f"{path}: returns NaN or infinite values for a face (weights of a training run that "
+                       f"diverged?); {CONTRACT}")
+    sums = scores.sum(axis=1)
+    if scores.min() < -1e-4 or scores.max() > 1 + 1e-4 or np.abs(sums - 1).max() > 1e-3:
+        raise FerError(f"{path}: returns {NUM_CLASSES} values per face that are not probabilities (from "
+                       f"{scores.min():.4g} to {scores.max():.4g}, summing to {sums[0]:.4g}); {CONTRACT}: "
+                       "end the model with a softmax")
 
 
-def load_model(path: str | Path, compile: bool = False) -> keras.Model:
-    """Load a ``.keras`` model (a file or a run directory, see :func:`model_file`) with ``safe_mode`` on.
+def _missing_class(entry: dict) -> str | None:
+    """``'Weird' (registered as 'mine>Weird', layer 'weird')`` when a serialized object of a saved model config
+    is of a class this Keras can neither build in nor find registered, else None."""
+    name = entry.get("class_name")
+    if "module" not in entry or not isinstance(name, str) or str(entry["module"] or "").startswith("keras"):
+        return None
+    registered = entry.get("registered_name") or name
+    if keras.saving.get_registered_object(registered) is not None:
+        return None
+    layer = entry.get("name") or (entry.get("config") if isinstance(entry.get("config"), dict) else {}).get("name")
+    return f"{name!r} (registered as {registered!r}" + (f", layer {layer!r})" if layer else ")")
+
+
+def _missing_classes(config, found: list[str] | None = None) -> list[str]:
+    """Every :func:`_missing_class` in a saved model config (nested dicts and lists), each once, in order."""
+    found = [] if found is None else found
+    if isinstance(config, dict):
+        missing = _missing_class(config)
+        if missing and missing not in found:
+            found.append(missing)
+    for value in config.values() if isinstance(config, dict) else config if isinstance(config, list) else ():
+        _missing_classes(value, found)
+    return found
+
+
+def _load_failure(path: Path, exc: Exception) -> str:
+    """The one-line reason a ``.keras`` archive (:func:`~fer_core.paths.keras_archive_config` passed) did not load."""
+    missing = _missing_classes(keras_archive_config(path))
+    if missing:
+        return (f"{path}: cannot load model: it uses the class {', '.join(missing)}, which is neither a built-in "
+                "Keras layer nor registered here; FER Lens loads models made of built-in Keras layers only")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{path}: cannot load model ({first})"
+
+
+def load_model(path: str | Path, compile: bool = False, contract: bool = True) -> keras.Model:
+    """Load a ``.keras`` model (a file or a run directory: :func:`~fer_core.paths.model_file`) with ``safe_mode`` on.
+
+    With ``contract`` (the default) the model must keep the saved-model contract
+    (:func:`check_contract`); a training checkpoint (crop inputs, fused layers) is loaded without it.
 
     Raises:
-        FerError: one line naming the file when it is missing or not a Keras model.
+        FerError: one line naming the file when it is missing, not a Keras model, needs a layer class
+        that is not here, or breaks the contract.
     """
     path = model_file(path)
     try:
-        return keras.models.load_model(path, compile=compile, safe_mode=True)
+        model = keras.models.load_model(path, compile=compile, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FerError(f"{path}: cannot load model ({first[:200]})") from None
+        raise FerError(_load_failure(path, exc)) from None
+    if contract:
+        check_contract(model, path)
+    return model

@@ -9,14 +9,18 @@
 * ``$FER_PLUS``: FER+'s votes file, when ``--ferplus`` is not given (default: ``fer2013new.csv`` beside the CSV).
 
 Only the standard library is imported, so any module (and the dashboard) can
-ask cheaply.
+ask cheaply, and the ``fer`` command checks its file arguments before TensorFlow loads.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+
+from fer_core.errors import FerError
 
 DATA_VARIABLE = "FER_DATA"
 CACHE_VARIABLE = "FER_CACHE"
@@ -75,3 +79,47 @@ def cache_dir() -> Path:
 def filter_cache_dir() -> Path:
     """``<cache_dir>/filters``: gradient-ascent images computed on demand (see :mod:`fer_core.filter_cache`)."""
     return cache_dir() / "filters"
+
+
+def model_file(path: str | os.PathLike) -> Path:
+    """The ``.keras`` file at ``path``: the path itself, or ``model.keras`` in a run directory.
+
+    Only the file is looked at (no TensorFlow): it must exist, end in ``.keras`` and be a
+    Keras archive, a zip holding ``config.json`` (:func:`keras_archive_config`).
+
+    Raises:
+        FerError: one line naming the file and what it is instead.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise FerError(f"{path}: no such model file (train one with `fer train` or pass a .keras file)")
+    if path.suffix != ".keras":
+        raise FerError(f"{path}: not a .keras model file (only the Keras 3 .keras format is loaded)")
+    keras_archive_config(path)
+    return path
+
+
+def keras_archive_config(path: Path) -> dict:
+    """The model config (``config.json``) inside the ``.keras`` archive at ``path``.
+
+    Raises:
+        FerError: naming the file when it is empty, not a zip, or a zip without a readable ``config.json``.
+    """
+    expected = "a .keras file is a zip archive holding config.json, as keras.Model.save writes it"
+    size = path.stat().st_size
+    if size == 0:
+        raise FerError(f"{path}: not a Keras model: the file is empty (0 bytes); {expected}")
+    if not zipfile.is_zipfile(path):
+        raise FerError(f"{path}: not a Keras model: not a zip archive ({size:,} bytes); {expected}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except KeyError:
+        raise FerError(f"{path}: not a Keras model: the zip holds no config.json; {expected}") from None
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FerError(f"{path}: not a Keras model: its config.json is unreadable ({exc}); {expected}") from None
+    if not isinstance(config, dict):
+        raise FerError(f"{path}: not a Keras model: its config.json holds no model config; {expected}")
+    return config

@@ -153,4 +153,4 @@ def _last_checkpoint(run) -> keras.Model:
     path = run.checkpoint_dir / state["checkpoint"] if state and "checkpoint" in state else None
     if path is None or not path.is_file():
         raise FerError(f"{run.root}: no checkpoint to calibrate (checkpoint/state.json names none that exists)")
-    return inference_model(load_model(path))  # a corrupt checkpoint is a one-line FerError too
+    return inference_model(load_model(path, contract=False))  # a training model (crops); a corrupt one is a FerError

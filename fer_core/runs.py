@@ -9,6 +9,7 @@ Layout (../shared/DESIGN.md in the project workspace)::
     RUN/metrics.json       accuracy, confusion matrix, per-class report
     RUN/predictions.npz    public-split probabilities for the dashboard
     RUN/heartbeat.json     refreshed every few seconds by a running ``fer train``
+    RUN/.lock              flocked by the process training in RUN (:func:`run_lock`); a killed one leaves it unlocked
     RUN/logs/              TensorBoard scalars, one point per epoch
 
 Every file is written to a temporary name in the same folder and renamed, so
@@ -24,6 +25,8 @@ import io
 import json
 import math
 import os
+import socket
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -31,8 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.errors import FerError
+from fer_core.errors import FerError, shorten
 from fer_core.paths import MODEL_FILE, model_from_env, runs_from_env
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: run folders are not locked
+    fcntl = None
 
 
 @contextlib.contextmanager
@@ -165,6 +173,115 @@ class Run:
                 except FerError as exc:
                     out[f"{name}_error"] = str(exc)
         return out
+
+
+# ----------------------------------------------------------------------------- one trainer per run folder
+
+LOCK_FILE = ".lock"  # RUN/.lock: flocked by the process training in RUN; says who it is
+
+
+def _flock(fd: int, exclusive: bool) -> bool:
+    """A non-blocking ``flock`` on ``fd``: False when another open file holds a conflicting one.
+
+    Where there is no ``flock`` (not POSIX, a file system without locks) it grants every lock.
+    """
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # ENOLCK, EOPNOTSUPP: this file system cannot lock
+        return True
+    return True
+
+
+def _busy(folder: Path) -> FerError:
+    """The one-line error for a run folder whose lock another process holds, naming that process."""
+    try:
+        holder = json.loads((folder / LOCK_FILE).read_text())
+        who = (f"pid {holder['pid']} on {holder['host']} since {holder['since']}: "
+               f"{shorten(holder['command'], 120)}")
+    except (OSError, ValueError, KeyError, TypeError):  # written this instant, or by something else
+        who = "its process is starting"
+    return FerError(f"{folder}: another process is training in this folder ({who}); wait for it to end "
+                    "or use another --out")
+
+
+def check_unlocked(folder: str | Path) -> None:
+    """Raise :func:`_busy`'s error when a process holds the lock of the run ``folder`` (:func:`run_lock`);
+    creates nothing, so the ``fer`` command can ask before TensorFlow loads."""
+    folder = Path(folder)
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDONLY)
+    except OSError:  # no lock file (or no folder): nobody trains here
+        return
+    try:
+        free = _flock(fd, exclusive=False)
+    finally:
+        os.close(fd)
+    if not free:
+        raise _busy(folder)
+
+
+def _lock(path: Path) -> int:
+    """Open and exclusively flock ``path`` (created if missing); the open descriptor holds the lock.
+
+    A holder that ends removes the file; when it did so between our ``open`` and ``flock``
+    we hold a lock on a removed file, so we open the new one and try again.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        if not _flock(fd, exclusive=True):
+            os.close(fd)
+            raise _busy(path.parent)
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def run_lock(folder: str | Path) -> Iterator[None]:
+    """Hold the lock of the run ``folder`` for the block, so that one process at a time trains in it.
+
+    The lock is an exclusive ``flock`` on ``FOLDER/.lock``, which names the holder (pid,
+    host, start time, command) for the error another process gets. The kernel drops a
+    ``flock`` when its process ends, ``kill -9`` included, so the lock of a killed run is
+    taken over by the next start without anyone deleting anything. The block's end removes
+    the file, and the folder too when this call created it and it is still empty (a run
+    refused before writing anything leaves nothing behind).
+
+    Raises:
+        FerError: another process holds the lock (see :func:`_busy`).
+    """
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    try:
+        fd = _lock(path)
+    except FerError:
+        _remove_if_empty(folder, created)
+        raise
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "?"}
+    os.ftruncate(fd, 0)
+    os.write(fd, (json.dumps(holder) + "\n").encode())
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # while still holding it: the next start locks a new file
+        os.close(fd)
+        _remove_if_empty(folder, created)
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    if created:
+        with contextlib.suppress(OSError):  # not empty (or gone): keep it
+            folder.rmdir()
 
 
 def run_status(run: Run, now: float | None = None) -> str:

@@ -34,7 +34,7 @@ from fer_core.label_noise import vote_targets
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, flat_layers, load_model, with_center_crop
 from fer_core.precise_bn import PreciseValidation, sample_faces
-from fer_core.runs import Run, atomic_path, format_duration, seconds_per_epoch, write_json
+from fer_core.runs import Run, atomic_path, format_duration, run_lock, seconds_per_epoch, write_json
 from fer_core.swa import prune_snapshots, snapshot_path
 
 # ----------------------------------------------------------------------------- data
@@ -261,6 +261,10 @@ class RunRecorder(keras.callbacks.Callback):
 
     ``state.json`` is written last and is the commit point of an epoch. Only
     the chief writes; other workers of a cluster train and write nothing.
+
+    A loss (or any logged value) that is NaN or infinite stops training at once: that
+    epoch is neither recorded nor saved, so the run keeps its last good epoch, and
+    ``diverged`` says what happened (for :func:`_diverged_error`).
     """
 
     def __init__(self, run: Run, history: list[dict], best: float, chief: bool = True, *, images: int = 0,
@@ -268,12 +272,26 @@ class RunRecorder(keras.callbacks.Callback):
         super().__init__()
         self.run, self.rows, self.best, self.chief = run, history, best, chief
         self.images, self.epochs, self.snapshots = images, epochs, snapshots
-        self.started, self.logs = time.time(), None
+        self.started, self.logs, self.epoch, self.diverged = time.time(), None, 0, None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.time()
+        self.started, self.epoch = time.time(), epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.diverged is None and loss is not None and not math.isfinite(float(loss)):
+            self._stop(f"the training loss became {float(loss)} in epoch {self.epoch}, batch {batch + 1}")
+
+    def _stop(self, reason: str) -> None:
+        self.diverged = reason
+        self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items() if not math.isfinite(float(v))}
+        if self.diverged is None and bad:
+            self._stop(f"{', '.join(f'{k} became {v}' for k, v in bad.items())} in epoch {epoch + 1}")
+        if self.diverged is not None:
+            return
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         row["seconds"] = round(time.time() - self.started, 2)
@@ -370,6 +388,16 @@ def epoch_line(rows: list[dict], epochs: int, best: float) -> str:
             f"best validation accuracy {best:.4f}, about {format_duration(left)} left")
 
 
+def _diverged_error(run: Run, reason: str, config: TrainConfig) -> FerError:
+    """The one line for a run stopped by a NaN or infinite loss (:class:`RunRecorder`): what happened, what is kept."""
+    state = run.state()
+    good = state["epoch"] if state else 0
+    kept = (f"{run.model_file.name} (the best of {good} good epoch{'s' if good > 1 else ''}) and the checkpoint of "
+            f"epoch {good} are kept" if good else "no epoch finished cleanly, so no model was saved")
+    return FerError(f"{run.root}: {reason}: training stopped; {kept}; a lower --learning-rate "
+                    f"(this run: {config.learning_rate:g}) in a new --out may train")
+
+
 def _check_same_config(run: Run, config: TrainConfig) -> None:
     """Raise FerError when ``config`` changes a setting of the saved run that a resume must keep.
 
@@ -432,16 +460,18 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
 
         fit_distributed(model, strategy, train_data, val_data, global_batch=config.batch_size,
                         epochs=config.epochs, initial_epoch=done, callbacks=callbacks)
-        return
-    model.fit(
-        train_data,
-        validation_data=None if config.precise_bn else val_data,  # PreciseValidation validates instead
-        epochs=config.epochs,
-        initial_epoch=done,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset shuffles itself
-        verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
-    )
+    else:
+        model.fit(
+            train_data,
+            validation_data=None if config.precise_bn else val_data,  # PreciseValidation validates instead
+            epochs=config.epochs,
+            initial_epoch=done,
+            callbacks=callbacks,
+            shuffle=False,  # the dataset shuffles itself
+            verbose=(1 if sys.stdout.isatty() else 2) if verbose == "auto" else verbose,
+        )
+    if recorder.diverged is not None:
+        raise _diverged_error(run, recorder.diverged, config)
 
 
 def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | str = "auto") -> Run:
@@ -449,7 +479,12 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
 
     Precision follows ``config.precision`` (see :mod:`fer_core.accel`); the
     global Keras dtype policy is restored afterwards. Under ``TF_CONFIG`` every
-    worker runs this and only the chief writes the run.
+    worker runs this and only the chief writes the run, holding its lock
+    (:func:`fer_core.runs.run_lock`) throughout.
+
+    Raises:
+        FerError: a bad option or dataset, a folder another process trains in, a run
+        whose loss became NaN (:func:`_diverged_error`).
 
     Returns:
         The :class:`Run`.
@@ -466,13 +501,14 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
         raise FerError(f"--targets {config.targets} needs FER+ votes for the Training faces: put fer2013new.csv "
                        f"beside the FER2013 CSV or set FER_PLUS (see fer data)")
     run = Run(config.run_dir())
-    keras.utils.set_random_seed(config.seed)
-    previous_policy = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(resolve_precision(config.precision))
-    try:
-        _fit(config, run, train_split, val_split, verbose)
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous_policy)
-    if is_chief() and "public" in dataset:
-        evaluate_run(run, keras.models.load_model(run.model_file, safe_mode=True), dataset["public"])
+    with run_lock(run.root) if is_chief() else contextlib.nullcontext():  # one trainer per folder
+        keras.utils.set_random_seed(config.seed)
+        previous_policy = keras.mixed_precision.dtype_policy()
+        keras.mixed_precision.set_dtype_policy(resolve_precision(config.precision))
+        try:
+            _fit(config, run, train_split, val_split, verbose)
+        finally:
+            keras.mixed_precision.set_dtype_policy(previous_policy)
+        if is_chief() and "public" in dataset:
+            evaluate_run(run, keras.models.load_model(run.model_file, safe_mode=True), dataset["public"])
     return run

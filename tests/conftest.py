@@ -39,6 +39,19 @@ def pixel_text(image: np.ndarray) -> str:
     return " ".join(map(str, image.reshape(-1).tolist()))
 
 
+def files_under(folder: Path) -> set[str]:
+    """Every file and folder below ``folder``, relative to it: compared before and after a refused command,
+    it shows that the command wrote nothing."""
+    return {str(p.relative_to(folder)) for p in Path(folder).rglob("*")}
+
+
+def one_error_line(err: str) -> str:
+    """The message of ``fer: error: MESSAGE``, asserting that stderr holds that one line and nothing else."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fer: error: "), err[-2000:]
+    return lines[0].removeprefix("fer: error: ")
+
+
 def write_text(path: Path, text: str, gz: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if gz:

@@ -1,10 +1,14 @@
-"""The training config: its flags, and run folders saved with options since removed."""
+"""The training config: its flags, their ranges, and run folders saved with options since removed."""
+
+import dataclasses
 
 import pytest
 
+from fer_core import cli
 from fer_core.config import TrainConfig
 from fer_core.errors import FerError
 from fer_core.runs import Run, write_json
+from tests.conftest import files_under, one_error_line
 
 REMOVED = {"blur": 1.5, "deblur": 2.8}  # in the config.json of runs saved before these options were removed
 
@@ -36,3 +40,44 @@ def test_the_ablation_table_reads_runs_saved_with_removed_options(tmp_path):
     write_json(Run(tmp_path / "standardize-noaug").config_file, config)
     groups, skipped = ablation_runs(tmp_path)
     assert not skipped and [entry["epochs"] for entry in groups[("standardize", False)]] == [2]
+
+
+BAD_NUMBERS = {  # fer train option and value -> the one line
+    "--learning-rate nan": "--learning-rate nan: expected a finite number > 0",
+    "--learning-rate inf": "--learning-rate inf: expected a finite number > 0",
+    "--learning-rate 0": "--learning-rate 0.0: expected a finite number > 0",
+    "--warmup-epochs -1": "--warmup-epochs -1.0: expected a finite number >= 0",
+    "--weight-decay -0.0001": "--weight-decay -0.0001: expected a finite number >= 0",
+    "--limit -5": "--limit -5: expected an integer >= 0",
+    "--val-limit -1": "--val-limit -1: expected an integer >= 0",
+    "--seed -1": "--seed -1: expected an integer >= 0 and < 2147483648",
+    "--rotation nan": "--rotation nan: expected a finite number >= 0 and <= 180",
+    "--zoom 1": "--zoom 1.0: expected a finite number >= 0 and < 1",
+    "--crop -3": "--crop -3: expected an integer >= 0 and < 48",
+}
+
+
+@pytest.mark.parametrize("option", list(BAD_NUMBERS))
+def test_a_number_that_is_not_finite_or_out_of_range_stops_fer_train_before_anything_is_written(
+        tmp_path, monkeypatch, capsys, kaggle_folder, option):
+    monkeypatch.chdir(tmp_path)  # the default run folder, runs/..., would land here
+    before = files_under(tmp_path)
+    assert cli.main(["train", "--data", str(kaggle_folder[0]), "--epochs", "1", *option.split()]) == 2
+    assert one_error_line(capsys.readouterr().err) == BAD_NUMBERS[option]
+    assert files_under(tmp_path) == before
+
+
+def test_every_numeric_option_has_a_range():
+    numeric = [f for f in dataclasses.fields(TrainConfig)
+               if isinstance(f.default, (int, float)) and not isinstance(f.default, bool)]
+    assert len(numeric) > 10
+    assert [f.name for f in numeric if f.metadata.get("bounds") is None] == []
+    TrainConfig().check()  # every default lies in its range
+
+
+def test_a_malformed_flag_is_one_line_not_the_whole_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "--epochs", "abc"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "fer train: error: argument --epochs: invalid int value: 'abc' (see fer train --help)"

@@ -8,7 +8,7 @@ from fer_core import cli
 from fer_core.data import load_fer2013
 from fer_core.errors import DataError
 from fer_core.labels import EMOTIONS
-from tests.conftest import id_csv, kaggle_csv, make_faces, pixel_text, write_text
+from tests.conftest import files_under, id_csv, kaggle_csv, make_faces, one_error_line, pixel_text, write_text
 
 
 def assert_split(split, images, labels):
@@ -167,6 +167,58 @@ def test_error_row_is_spreadsheet_row(tmp_path):
     path = write_text(tmp_path / "f.csv", "\n".join(text) + "\n")
     with pytest.raises(DataError, match="row 5:"):
         load_fer2013(path)
+
+
+def _rows(n: int = 7) -> list[str]:
+    """A Kaggle CSV's lines: the header (spreadsheet row 1), then ``n`` Training rows (rows 2..n+1)."""
+    images, labels = make_faces(n)
+    return kaggle_csv(images, labels, ["Training"] * n).splitlines()
+
+
+def _headerless(rows: list[str]) -> list[str]:
+    return rows[1:]
+
+
+def _swapped_row_3(rows: list[str]) -> list[str]:
+    label, pixels, usage = rows[2].split(",")
+    return [*rows[:2], f"{pixels},{label},{usage}", *rows[3:]]
+
+
+LONG_VALUES = {  # a file whose error would quote 2,304 pixels -> what its one line says
+    "headerless": (_headerless, "missing column 'emotion', 'pixels', 'Usage' (expected columns emotion,pixels,Usage; "
+                                "found 0,"),
+    "pixels in the emotion column": (_swapped_row_3, "row 3: column 'emotion' is '"),
+}
+
+
+@pytest.mark.parametrize("case", list(LONG_VALUES))
+@pytest.mark.parametrize("as_folder", [False, True])
+def test_a_value_of_kilobytes_is_cut_in_the_one_line(tmp_path, monkeypatch, capsys, case, as_folder):
+    edit, says = LONG_VALUES[case]
+    path = write_text(tmp_path / "fer" / "fer2013.csv", "\n".join(edit(_rows())) + "\n")
+    monkeypatch.chdir(tmp_path)
+    before = files_under(tmp_path)
+    assert cli.main(["data", "--data", str(path.parent if as_folder else path)]) == 2
+    message = one_error_line(capsys.readouterr().err)
+    assert message.startswith(f"{path}: {says}") and "characters cut]" in message
+    assert len(message) < 250, "a few words of the value, not its 9 KB"
+    assert files_under(tmp_path) == before
+
+
+PARSER_CASES = {  # (line index = spreadsheet row - 1, how the line is broken) -> what the one line says
+    "a 4th field in row 4": (3, lambda line: line + ",x", "row 4: has 4 fields (expected 3, as in the header)"),
+    "a quote opened in row 6": (5, lambda line: '"' + line, 'row 6: a quoted field (") starts here and never ends'),
+}
+
+
+@pytest.mark.parametrize("case", list(PARSER_CASES))
+def test_rows_that_pandas_reports_are_numbered_as_ours_with_the_header_as_row_1(tmp_path, capsys, case):
+    index, breaks, says = PARSER_CASES[case]
+    rows = _rows()
+    rows[index] = breaks(rows[index])
+    path = write_text(tmp_path / "fer2013.csv", "\n".join(rows) + "\n")
+    assert cli.main(["data", "--data", str(path)]) == 2
+    assert one_error_line(capsys.readouterr().err) == f"{path}: {says}"
 
 
 def test_missing_column(tmp_path):

@@ -11,7 +11,7 @@ from fer_core.ensemble import build_ensemble, member_names, view_boxes
 from fer_core.errors import FerError
 from fer_core.models import build_model, conv_layer_names, load_model, with_center_crop
 from fer_core.runs import Run
-from tests.conftest import make_faces
+from tests.conftest import files_under, make_faces, one_error_line
 from tests.vis.conftest import tiny_cnn
 
 CORNERS = [(4, 4), (0, 0), (0, 8), (8, 0), (8, 8)]
@@ -115,3 +115,16 @@ def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, 
     (trained / "config.json").write_text('{"model": "seed", "epochs": 3}')
     assert cli.main(args[:-4] + ["--out", str(trained)]) == 2
     assert "holds a training run" in capsys.readouterr().err
+
+
+def test_a_member_name_with_a_slash_is_one_short_line_not_the_members_config(members, tmp_path, monkeypatch, capsys):
+    vgg, tiny = members  # vgg standardizes its input: Keras's own error quoted its Normalization arrays (95 KB)
+    monkeypatch.chdir(tmp_path)
+    vgg.save("vgg.keras")
+    tiny.save("tiny.keras")
+    before = files_under(tmp_path)
+    assert cli.main(["ensemble", "vgg.keras", "tiny.keras", "--names", "a/b", "c", "--out", "best"]) == 2
+    message = one_error_line(capsys.readouterr().err)
+    assert message == ("member name 'a/b': expected a name without '/' (it prefixes the member's layer names, "
+                       "and Keras layer names hold no '/')")
+    assert files_under(tmp_path) == before

@@ -1,10 +1,15 @@
+import pickle
+import zipfile
+
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
+from fer_core import cli
 from fer_core.errors import FerError
 from fer_core.models import build_model, conv_layer_names, load_model, pixel_statistics
-from tests.conftest import make_faces
+from tests.conftest import files_under, make_faces, one_error_line
 
 # The seed report's table: (layer type, output shape without the batch axis).
 SEED_TABLE = [
@@ -122,13 +127,98 @@ def test_load_model_errors_are_one_line(tmp_path):
         load_model(tmp_path / "missing.keras")
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(FerError, match="bad.keras: cannot load model") as error:
+    with pytest.raises(FerError, match="bad.keras: not a Keras model: not a zip archive") as error:
         load_model(bad)
     assert "\n" not in str(error.value)
     pickle = tmp_path / "model.h5"
     pickle.write_bytes(b"x")
     with pytest.raises(FerError, match="not a .keras model file"):
         load_model(pickle)
+
+
+def tiny_model(input_shape=(48, 48, 1), outputs: int = 7, softmax: bool = True) -> keras.Model:
+    """Conv -> global pooling -> Dense(outputs) [-> softmax]: any input and output size in a few layers."""
+    inputs = keras.Input(input_shape)
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
+    x = keras.layers.Dense(outputs, name="logits")(x)
+    return keras.Model(inputs, keras.layers.Activation("softmax")(x) if softmax else x)
+
+
+NOT_FER_MODELS = {  # what the file is -> what the one line says it takes and returns
+    "3 outputs": ({"outputs": 3}, "takes 48x48x1 inputs and returns 3 values per face"),
+    "no softmax": ({"softmax": False}, "returns 7 values per face that are not probabilities"),
+    "64x64 input": ({"input_shape": (64, 64, 1)}, "takes 64x64x1 inputs and returns 7 values per face"),
+    "colour input": ({"input_shape": (48, 48, 3)}, "takes 48x48x3 inputs"),
+}
+NEEDS = ("FER Lens needs a model that takes 48x48x1 grayscale faces (raw pixels 0..255) and returns 7 emotion "
+         "probabilities")
+
+
+@pytest.mark.parametrize("case", list(NOT_FER_MODELS))
+def test_a_model_outside_the_contract_is_refused_in_one_line_by_every_command(tmp_path, monkeypatch, capsys,
+                                                                               kaggle_folder, case):
+    options, says = NOT_FER_MODELS[case]
+    monkeypatch.chdir(tmp_path)
+    tiny_model(**options).save("m.keras")
+    Image.fromarray(make_faces(1)[0][0]).save("face.png")
+    before = files_under(tmp_path)
+    for command in (["predict", "m.keras", "face.png"], ["evaluate", "m.keras", "--data", str(kaggle_folder[0])]):
+        assert cli.main(command) == 2
+        message = one_error_line(capsys.readouterr().err)
+        assert message.startswith(f"m.keras: {says}") and NEEDS in message
+    assert files_under(tmp_path) == before, "no metrics.json, no predictions: nothing written"
+    tiny_model().save("good.keras")
+    assert cli.main(["predict", "good.keras", "face.png"]) == 0  # the same tiny model inside the contract passes
+
+
+BROKEN_FILES = {  # bytes in a .keras file -> what the one line says
+    "0 bytes": (b"", "the file is empty (0 bytes)"),
+    "random bytes": (np.random.default_rng(0).bytes(2000), "not a zip archive (2,000 bytes)"),
+    "a pickle": (pickle.dumps({"weights": np.zeros(3)}), "not a zip archive"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_FILES))
+def test_a_keras_file_that_is_not_a_keras_archive_is_named_as_such_not_as_missing(tmp_path, monkeypatch, capsys, case):
+    content, says = BROKEN_FILES[case]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.keras").write_bytes(content)
+    before = files_under(tmp_path)
+    assert cli.main(["filters", "m.keras"]) == 2
+    message = one_error_line(capsys.readouterr().err)
+    assert message.startswith(f"m.keras: not a Keras model: {says}") and "not found" not in message.lower()
+    assert files_under(tmp_path) == before
+
+
+def test_a_zip_without_a_model_config_is_not_a_keras_model(tmp_path):
+    with zipfile.ZipFile(tmp_path / "m.keras", "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(FerError, match="m.keras: not a Keras model: the zip holds no config.json"):
+        load_model(tmp_path / "m.keras")
+
+
+def test_a_model_with_an_unregistered_layer_names_the_layers_class(tmp_path, monkeypatch):
+    @keras.saving.register_keras_serializable(package="fer_test")
+    class Doubling(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.GlobalAveragePooling2D()(Doubling(name="double")(inputs))
+    keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(x)).save(tmp_path / "m.keras")
+    monkeypatch.delitem(keras.saving.get_custom_objects(), "fer_test>Doubling")  # as in a process that never defined it
+    with pytest.raises(FerError, match=r"m.keras: cannot load model: it uses the class 'Doubling' "
+                                       r"\(registered as 'fer_test>Doubling', layer 'double'\)") as error:
+        load_model(tmp_path / "m.keras")
+    assert len(str(error.value)) < 400
+
+
+def test_a_model_with_nan_weights_is_refused(tmp_path):
+    model = tiny_model()
+    model.get_layer("logits").set_weights([np.full((2, 7), np.nan, np.float32), np.zeros(7, np.float32)])
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(FerError, match="returns NaN or infinite values"):
+        load_model(tmp_path / "m.keras")
 
 
 def test_layer_summary_rows_sum_to_the_parameter_count_and_inline_nested_models():

@@ -9,6 +9,7 @@ import time
 import zipfile
 
 import h5py
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,7 +20,7 @@ from fer_core.data import load_fer2013
 from fer_core.errors import FerError
 from fer_core.models import load_model
 from fer_core.runs import Run, run_status
-from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, write_text
+from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, one_error_line, write_text
 
 EPOCH_SECONDS_LIMIT = 600
 
@@ -146,7 +147,7 @@ def test_config_checks_and_defaults():
     assert TrainConfig(augment=False, seed=3).run_dir().as_posix() == "runs/seed-standardize-noaug-s3"
     with pytest.raises(FerError, match="--validation 'half'"):
         TrainConfig(validation="half").check()
-    with pytest.raises(FerError, match="--epochs must be at least 1"):
+    with pytest.raises(FerError, match="--epochs 0: expected an integer >= 1"):
         TrainConfig(epochs=0).check()
     TrainConfig(validation="0.1").check()
 
@@ -271,7 +272,8 @@ def test_a_crop_run_with_smoothing_and_erasing_saves_a_whole_face_model(tmp_path
     assert "public accuracy" in capsys.readouterr().out
     model = load_model(out)
     assert model.inputs[0].shape[1:] == (48, 48, 1)
-    checkpoint = load_model(out / "checkpoint" / json.loads((out / "checkpoint" / "state.json").read_text())["checkpoint"])
+    last = json.loads((out / "checkpoint" / "state.json").read_text())["checkpoint"]
+    checkpoint = load_model(out / "checkpoint" / last, contract=False)  # a training model: it takes 40x40 crops
     assert checkpoint.inputs[0].shape[1:] == (40, 40, 1)
     faces = images[:4, :, :, None].astype(np.float32)
     np.testing.assert_allclose(model.predict(faces, verbose=0), checkpoint.predict(faces[:, 4:44, 4:44], verbose=0),
@@ -423,3 +425,71 @@ def test_a_run_on_vote_targets_trains_and_a_source_without_votes_is_refused(tmp_
     assert json.loads((tmp_path / "run" / "config.json").read_text())["targets"] == "ferplus"
     assert cli.main([a if a != "ferplus" else "blend" for a in args]) == 2
     assert "--targets blend moves --label-smoothing" in capsys.readouterr().err
+
+
+def test_a_loss_that_becomes_nan_stops_the_run_and_keeps_the_last_good_epoch(tmp_path):
+    from fer_core.train import RunRecorder, _diverged_error
+    from tests.test_models import tiny_model
+
+    images, labels = make_faces(21)
+    x = images[..., None].astype(np.float32)
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    run = Run(tmp_path / "run")
+    recorder = RunRecorder(run, [], -1.0, images=len(x), epochs=3)
+    blow_up = keras.callbacks.LearningRateScheduler(lambda epoch, rate: 1e-3 if epoch == 0 else 1e30)
+    model.fit(x, labels, batch_size=4, epochs=3, validation_data=(x[:7], labels[:7]), callbacks=[blow_up, recorder],
+              verbose=0)
+    assert recorder.diverged is not None and recorder.diverged.startswith("the training loss became")
+    assert " in epoch 2, batch " in recorder.diverged, "stopped inside epoch 2, not at its end or later"
+    assert run.state()["epoch"] == 1 and [r["epoch"] for r in run.history()] == [1]
+    load_model(run.root)  # the kept model is epoch 1's: finite probabilities (the contract check would refuse NaN)
+    message = str(_diverged_error(run, recorder.diverged, TrainConfig(learning_rate=1e30)))
+    assert "model.keras (the best of 1 good epoch) and the checkpoint of epoch 1 are kept" in message
+    assert "a lower --learning-rate (this run: 1e+30)" in message and "\n" not in message
+
+
+def test_fer_train_whose_loss_becomes_nan_exits_2_with_one_line_and_saves_no_nan_model(tmp_path, kaggle_folder,
+                                                                                        capsys):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(kaggle_folder[0]), "--out", str(out), "--epochs", "2", "--batch-size", "8",
+            "--learning-rate", "1e30", "--precision", "float32"]
+    assert cli.main(args) == 2
+    message = one_error_line(capsys.readouterr().err)
+    assert message.startswith(f"{out}: the training loss became") or message.startswith(f"{out}: val_loss became")
+    assert "no epoch finished cleanly, so no model was saved" in message
+    assert not Run(out).model_file.exists() and not Run(out).state_file.exists()
+
+
+def test_a_second_trainer_in_a_busy_run_folder_is_refused_naming_the_first_and_a_killed_ones_lock_is_taken_over(
+        tmp_path, kaggle_folder, capsys):
+    from fer_core.runs import run_lock
+    from fer_core.train import train
+
+    out = tmp_path / "run"
+    args = ["train", "--data", str(kaggle_folder[0]), "--out", str(out), "--epochs", "1000", "--batch-size", "8",
+            "--limit", "8", "--val-limit", "7", "--precision", "float32"]
+    first = subprocess.Popen([sys.executable, "-m", "fer_core.cli", *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + EPOCH_SECONDS_LIMIT
+        while not Run(out).heartbeat_file.is_file():  # the first trainer is in its first epoch
+            assert first.poll() is None, f"the first trainer exited: {first.stderr.read()[-2000:]}"
+            assert time.time() < deadline, "the first trainer did not start training in time"
+            time.sleep(0.5)
+        assert cli.main(args) == 2  # the command asks before TensorFlow loads ...
+        message = one_error_line(capsys.readouterr().err)
+        assert message.startswith(f"{out}: another process is training in this folder (pid {first.pid} on ")
+        assert "fer_core.cli train --data" in message or "cli.py train --data" in message
+        config = TrainConfig(data=str(kaggle_folder[0]), out=str(out), epochs=1000, batch_size=8, limit=8, val_limit=7,
+                             precision="float32")
+        with pytest.raises(FerError, match=f"pid {first.pid} on "):  # ... and train() itself holds the lock
+            train(config)
+        assert first.poll() is None, "the refused starts left the first trainer alone"
+    finally:
+        first.kill()  # SIGKILL: no clean-up; the kernel drops its lock
+        first.wait()
+    assert (out / ".lock").exists(), "a killed trainer leaves its lock file behind"
+    with run_lock(out):  # taken over
+        assert json.loads((out / ".lock").read_text())["pid"] == os.getpid()
+    assert not (out / ".lock").exists()

@@ -88,6 +88,23 @@ def test_model_page_lists_every_conv_layer_and_the_report(open_page):
     assert plotly_figures(at), "training curves are drawn"
 
 
+def test_a_model_outside_the_contract_gets_one_error_box_saying_what_it_takes_and_returns(open_page, app_env,
+                                                                                       monkeypatch, tmp_path):
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(2, 3)(inputs))
+    (tmp_path / "runs" / "three").mkdir(parents=True)
+    three = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    three.save(tmp_path / "runs" / "three" / "model.keras")
+    monkeypatch.setenv("FER_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setitem(app_env, "FER_RUNS", str(tmp_path / "runs"))
+    at = open_page("model", model="three")
+    no_exception(at)
+    assert len(at.error) == 1 and "takes 48x48x1 inputs and returns 3 values per face" in at.error[0].value
+    assert not at.dataframe, "the page stops before drawing the model"
+
+
 # ----------------------------------------------------------------------------- data pages
 
 
