@@ -368,6 +368,7 @@ def decode_upload(data: bytes, name: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def find_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Faces in a ``uint8 (H, W)`` photo (:func:`fer_core.faces.find_faces`): ``(x, y, w, h)`` boxes."""
-    return faces.find_faces(gray)
+def faces_in(gray: np.ndarray) -> list[tuple[tuple[int, int, int, int] | None, np.ndarray]]:
+    """Every face of a ``uint8 (H, W)`` photo as ``(box, uint8 (48, 48) eyes-level crop)``, or
+    ``[(None, whole photo)]`` (:func:`fer_core.faces.faces_in`, as ``fer predict`` does)."""
+    return faces.faces_in(gray)

@@ -200,26 +200,18 @@ def test_compare_page_shows_the_ablation_beside_the_seed_report(open_page, monke
     assert any(m.startswith("- Augmentation changed PublicTest accuracy by ") for m in said)
 
 
-def drawn_face(size: int = 240) -> np.ndarray:
-    """``uint8 (size, size)``: a cartoon face (oval, brows, eyes, nose, mouth) that OpenCV's detector finds."""
-    import cv2
+def astronaut_photo() -> np.ndarray:
+    """``uint8 (352, 752)``: the head and shoulders of scikit-image's astronaut photo, in a wider gray picture."""
+    from skimage import data
 
-    img, c = np.full((size, size), 60, np.uint8), size // 2
-    cv2.ellipse(img, (c, c), (int(size * 0.3), int(size * 0.4)), 0, 0, 360, 190, -1)
-    eye_y, eye_x = int(c - size * 0.08), int(size * 0.12)
-    for side in (-1, 1):
-        brow = (c + side * eye_x, eye_y - int(size * 0.06))
-        cv2.ellipse(img, brow, (int(size * 0.07), int(size * 0.015)), 0, 0, 360, 70, -1)
-        cv2.ellipse(img, (c + side * eye_x, eye_y), (int(size * 0.055), int(size * 0.03)), 0, 0, 360, 40, -1)
-    cv2.line(img, (c, eye_y + 10), (c - 8, c + int(size * 0.1)), 150, 3)
-    cv2.ellipse(img, (c, c + int(size * 0.2)), (int(size * 0.1), int(size * 0.035)), 0, 0, 360, 80, -1)
-    return cv2.GaussianBlur(img, (0, 0), 3)
+    gray = np.asarray(Image.fromarray(data.astronaut()).convert("L"))[:272, 96:352]
+    return np.pad(gray, ((40, 40), (120, 120)), constant_values=60)
 
 
 def test_photo_page_finds_a_face_crops_it_and_explains_the_prediction(open_page, monkeypatch):
     monkeypatch.delenv("FER_DATA")
     at = open_page("photo")
-    photo = np.pad(drawn_face(), ((40, 40), (120, 120)), constant_values=60)  # a face in a wider picture
+    photo = astronaut_photo()
     at.file_uploader(key="photo_upload").set_value(("me.png", png_bytes(photo), "image/png")).run()
     no_exception(at)
     assert not at.warning and "1 face(s) found" in image_captions(at)
@@ -231,10 +223,10 @@ def test_fer_predict_finds_and_crops_the_face_the_photo_page_shows(open_page, mo
     from fer_core import cli, faces
 
     monkeypatch.delenv("FER_DATA")
-    photo = np.pad(drawn_face(), ((40, 40), (120, 120)), constant_values=60)
-    (box,) = faces.find_faces(photo)
-    x, y, w, h = box
-    assert 120 <= x + w / 2 <= 360 and 40 <= y + h / 2 <= 280  # the box is on the drawn face
+    photo = astronaut_photo()
+    (face,) = faces.find_faces(photo)
+    x, y, w, h = face.box
+    assert 120 + 84 <= x + w / 2 <= 120 + 174 and 40 + 62 <= y + h / 2 <= 40 + 173  # on the astronaut's face
     path = tmp_path / "me.png"
     path.write_bytes(png_bytes(photo))
     model = Path(app_env["FER_RUNS"]) / "tiny-a"
