@@ -12,7 +12,7 @@ import widgets
 from fer_core.compare import matching_layer
 from fer_core.vis import render
 
-PER_PAGE = 64
+PER_PAGE = state.FILTERS_PER_PAGE
 
 key = state.require_model()
 st.title("Filters")
@@ -22,9 +22,7 @@ st.caption(
 )
 
 layers = state.conv_layers(key)
-layer = st.selectbox("Conv layer", layers, index=None, placeholder="pick a layer", key="flt_layer")
-if layer is None:
-    st.stop()
+layer = st.selectbox("Conv layer", layers, index=state.report_layer(layers), key="flt_layer")
 
 count = state.channel_count(key, layer)
 pages = math.ceil(count / PER_PAGE)

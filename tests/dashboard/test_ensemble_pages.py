@@ -49,10 +49,13 @@ def open_ensemble(app_env, ensemble_runs, monkeypatch):
     return open_
 
 
-def test_model_page_lists_each_members_conv_layers_by_name(open_ensemble):
+def test_model_page_lists_each_members_cnn_first_and_folds_the_plumbing(open_ensemble):
     at = open_ensemble("model")
-    names = set(table_with(at, "layer")["layer"])  # nested layers as member/layer
-    assert {f"{name[0]}/{name}" for name in MEMBER_CONVS} <= names
+    tables = [frame.value for frame in at.dataframe if "layer" in frame.value.columns]
+    first, second, plumbing = (set(table["layer"]) for table in tables[:3])  # nested layers as member/layer
+    assert {"a/a_conv1", "a/a_conv2"} <= first and {"b/b_conv1", "b/b_conv2"} <= second
+    assert plumbing and not any("/" in name for name in plumbing)  # the ensemble's own layers, last
+    assert [e.label for e in at.expander if e.label.startswith("The ensemble's own")]
     curves = {trace["name"] for figure in plotly_figures(at) for trace in figure["data"]}
     assert {"a · train", "a · validation", "b · train", "b · validation"} <= curves  # each member's history
 

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -73,6 +74,12 @@ def test_sidebar_offers_every_run_and_the_dataset(open_page):
     no_exception(at)
     picker = at.sidebar.selectbox(key="model")
     assert {Path(p).parent.name for p in picker.options} >= {"tiny-a", "tiny-b"} or len(picker.options) >= 2
+    for _ in range(120):  # the dataset loads in the background; the sidebar says so until it is in
+        if any("public 84" in s.value for s in at.sidebar.success):
+            break
+        assert any("Loading FER2013" in c.value for c in at.sidebar.caption)
+        time.sleep(0.5)
+        at.run()
     assert any("public 84" in s.value for s in at.sidebar.success)
 
 
@@ -156,11 +163,13 @@ def test_filters_page_draws_every_filter_of_a_layer(open_page, monkeypatch, app_
         monkeypatch.delenv("FER_DATA")
     at = open_page("filters")
     no_exception(at)
-    at.selectbox(key="flt_layer").set_value("conv2").run()
-    no_exception(at)
+    assert at.selectbox(key="flt_layer").value == "conv2"  # the middle conv layer of two, without a click
     assert "conv2: all 8 filters" in image_captions(at)
+    at.selectbox(key="flt_layer").set_value("conv1").run()
+    no_exception(at)
+    assert "conv1: all 4 filters" in image_captions(at)
     assert any(m.label.startswith("Stability") for m in at.metric)
-    assert list(Path(app_env["FER_CACHE"], "filters").glob("*/conv2-0-8-*.npz")), "the layer is cached on disk"
+    assert list(Path(app_env["FER_CACHE"], "filters").glob("*/conv1-0-4-*.npz")), "the layer is cached on disk"
     assert bool(plotly_figures(at)) == with_data, "per-emotion activations need the data"
 
 
