@@ -66,7 +66,8 @@ def rotated(gray: np.ndarray, point: tuple[float, float], angle: float, fill: in
 
 def scaled(gray: np.ndarray, point: tuple[float, float], factor: float):
     size = (round(gray.shape[1] * factor), round(gray.shape[0] * factor))
-    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.LANCZOS)), (point[0] * factor, point[1] * factor)
+    shrunk = Image.fromarray(gray).resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(shrunk), (point[0] * factor, point[1] * factor)
 
 
 def astronaut_photos() -> Iterator[Photo]:

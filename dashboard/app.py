@@ -60,7 +60,7 @@ with st.sidebar:
         state.warm_up(state.default_model(models))  # once per server, in the background
     else:
         st.warning("No model found in `assets/models/` or `runs/`.")
-    if models and not background.finished("dataset"):
+    if models and state.data_from_env() and not background.finished("dataset"):
         st.caption("Loading FER2013 in the background…")
     elif (data_and_status := state.dataset())[0] is not None:
         st.success(data_and_status[1])

@@ -208,13 +208,14 @@ def warm_up(path: str) -> None:
     the Filters page's close-up of filter 0 and its faces; a page that needs one of them waits for it."""
 
     def work(_: Callable[[float], None]) -> None:
+        data = background.start("dataset", "Loading FER2013…", lambda _: dataset())  # beside the model, its own thread
         key = model_key(path)
         load_model(key)
         layers = conv_layers(key)
         layer = layers[report_layer(layers)] if layers else None
         if layer is not None:
             filter_images(key, layer, 0, min(FILTERS_PER_PAGE, channel_count(key, layer)))
-        background.start("dataset", "Loading FER2013…", lambda _: dataset()).done.wait()
+        data.done.wait()
         if evaluation_split() is not None:
             score_public(key, data_source()).done.wait()
             if layer is not None:
@@ -299,7 +300,7 @@ def _predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
     from fer_core.misclassified import predictions_table
 
     split = _public(source)
-    return predictions_table(public_probabilities(key, source), split.labels, split.ids)
+    return predictions_table(_stored_probabilities(key, source), split.labels, split.ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -72,12 +72,13 @@ def test_crop_puts_the_eyes_where_fer2013_has_them():
     face = faces.Face((0, 0, 300, 300), tuple(left), tuple(right), 1.0)
     crop = faces.crop_face(gray, face).astype(np.float64)
     rows, cols = np.mgrid[:48, :48]
-    spots = [(float((crop * mask * cols).sum() / (crop * mask).sum()), float((crop * mask * rows).sum() / (crop * mask).sum()))
-             for mask in (cols < 24, cols >= 24)]
+    spots = [(float((crop * m * cols).sum() / (crop * m).sum()), float((crop * m * rows).sum() / (crop * m).sum()))
+             for m in (cols < 24, cols >= 24)]
     (lx, ly), (rx, ry) = spots
     assert abs(ly - ry) < 0.5  # level
     assert rx - lx == pytest.approx(faces.EYE_DISTANCE * 48, abs=0.6)
-    assert (lx + rx) / 2 == pytest.approx(23.5, abs=0.6) and (ly + ry) / 2 == pytest.approx(faces.EYE_LINE * 48 - 0.5, abs=0.6)
+    assert (lx + rx) / 2 == pytest.approx(23.5, abs=0.6)  # pixel indices: a point at 24.0 is between pixels 23, 24
+    assert (ly + ry) / 2 == pytest.approx(faces.EYE_LINE * 48 - 0.5, abs=0.6)
 
 
 def test_a_photo_without_a_face_is_used_whole():

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_pages import image_captions, no_exception, plotly_figures, table_with
+from test_pages import figure_titles, image_captions, no_exception, plotly_figures, table_with
 
 from fer_core import cli
 from fer_core.runs import Run
@@ -65,7 +65,7 @@ def test_filters_and_feature_maps_offer_member_layers_and_draw_them(open_ensembl
     assert MEMBER_CONVS <= set(at.selectbox(key="flt_layer").options)
     at.selectbox(key="flt_layer").set_value("b_conv2").run()
     no_exception(at)
-    assert "b_conv2: all 8 filters" in image_captions(at)
+    assert "b_conv2: all 8 filters" in figure_titles(at)
     at = open_ensemble("feature_maps")
     assert MEMBER_CONVS <= set(at.selectbox(key="fm_layer").options)
     at.selectbox(key="fm_layer").set_value("a_conv1").run()
@@ -90,7 +90,7 @@ def test_an_ensemble_compares_with_a_single_model_on_every_page(open_ensemble):
     at = open_ensemble("filters", compare=True)
     at.selectbox(key="flt_layer").set_value("a_conv1").run()
     no_exception(at)
-    assert {"a_conv1 of ens (run): all 4 filters", "conv1 of tiny-a (run): all 4 filters"} <= set(image_captions(at))
+    assert {"a_conv1 of ens (run): all 4 filters", "conv1 of tiny-a (run): all 4 filters"} <= set(figure_titles(at))
 
 
 def test_training_page_shows_the_ensemble_finished_with_each_members_curves(open_ensemble, ensemble_runs):

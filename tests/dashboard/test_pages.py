@@ -43,6 +43,14 @@ def plotly_figures(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def figure_titles(at) -> list[str]:
+    """Every image's caption and every Plotly figure's title (the Filters grid you click on is a figure),
+    a title's " · click one" left off."""
+    titles = [f["layout"].get("title", {}) for f in plotly_figures(at)]
+    texts = [t.get("text", "") if isinstance(t, dict) else str(t) for t in titles]
+    return image_captions(at) + [t.removesuffix(" · click one") for t in texts]
+
+
 def table_with(at, column: str):
     """The first dataframe on the page with ``column``."""
     return next(frame.value for frame in at.dataframe if column in frame.value.columns)
@@ -164,13 +172,13 @@ def test_filters_page_draws_every_filter_of_a_layer(open_page, monkeypatch, app_
     at = open_page("filters")
     no_exception(at)
     assert at.selectbox(key="flt_layer").value == "conv2"  # the middle conv layer of two, without a click
-    assert "conv2: all 8 filters" in image_captions(at)
+    assert "conv2: all 8 filters" in figure_titles(at)
     at.selectbox(key="flt_layer").set_value("conv1").run()
     no_exception(at)
-    assert "conv1: all 4 filters" in image_captions(at)
+    assert "conv1: all 4 filters" in figure_titles(at)
     assert any(m.label.startswith("Stability") for m in at.metric)
     assert list(Path(app_env["FER_CACHE"], "filters").glob("*/conv1-0-4-*.npz")), "the layer is cached on disk"
-    assert bool(plotly_figures(at)) == with_data, "per-emotion activations need the data"
+    assert len(plotly_figures(at)) == 1 + with_data, "the grid to click; per-emotion activations need the data"
 
 
 def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch, app_env):
