@@ -269,12 +269,12 @@ def score_public(key: ModelKey, source: str) -> background.Task:
     """Start scoring the PublicTest faces with the model in the background (once), kept on disk."""
     from fer_core.evaluate import predict_in_chunks
 
-    faces = _public(source).images
+    images = _public(source).images
 
     def work(on_progress: Callable[[float], None]) -> None:
-        keep_probabilities(_probabilities_path(key, source), predict_in_chunks(load_model(key), faces, on_progress))
+        keep_probabilities(_probabilities_path(key, source), predict_in_chunks(load_model(key), images, on_progress))
 
-    text = f"Scoring the {len(faces):,} PublicTest faces with {model_label(key)} (once; kept on disk)…"
+    text = f"Scoring the {len(images):,} PublicTest faces with {model_label(key)} (once; kept on disk)…"
     return background.start(f"score {key.digest} {source}", text, work)
 
 
