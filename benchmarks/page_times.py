@@ -1,85 +1,70 @@
-"""Cold and warm render time of every dashboard page, on a given model, in one process.
+"""Cold and warm times of every dashboard page in a real browser, each page on a fresh server.
 
-Run by hand (not a test)::
+Run by hand (not a test; needs Debian's chromium and playwright, as the browser test does)::
 
-    FER_DATA=../shared/fer2013 python benchmarks/page_times.py assets/models/seed
-    FER_DATA=../shared/fer2013 python benchmarks/page_times.py runs/a --compare runs/b   # with "Compare with"
+    FER_DATA=../shared/fer2013 python benchmarks/page_times.py                      # the default (seed) model
+    FER_DATA=../shared/fer2013 python benchmarks/page_times.py --model assets/models/best --pages confusion
 
-Drives ``dashboard/app.py`` with ``streamlit.testing.v1.AppTest``: for each page,
-the first run ("cold") and then the same page again ("warm"). Streamlit's
-caches live as long as the process, so a page's cold time excludes what the
-pages before it already loaded or computed (TensorFlow and the model for all
-but the first page; the dataset and its predictions after the first data page):
-it depends on ``--pages`` order; time one page per process for a truly cold figure.
-The Filters page's cold time depends on whether the model ships precomputed
-gradient-ascent images (``fer filters``). Without ``FER_DATA`` the data pages
-only show how to point FER Lens at FER2013. Timings share the CPU with whatever
-else runs.
+For each page: a new ``streamlit run dashboard/app.py`` with an empty ``$FER_CACHE`` (cold: nothing loaded,
+nothing on disk but what ships with the model), the page opened by its URL, then the same URL reloaded
+(warm: the server's caches are full). Two figures each time:
+
+* first: seconds from Streamlit's app frame being up to the page's first sign (its title, a spinner or a
+  progress bar, each of which says what it computes);
+* content: seconds from opening the URL until the script has finished and every image has loaded.
+
+The server's warm-up starts with the first session, so a cold page shares the CPU with it. Timings share the
+CPU with whatever else runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import sys
+import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboard" / "app.py"
-PAGES = ("model", "training", "filters", "compare", "photo", "confusion", "misclassified", "saliency", "feature_maps")
+sys.path.insert(0, str(ROOT / "tests" / "dashboard"))
+
+import test_browser as web  # noqa: E402 (the browser test's server, browser and waiting helpers)
 
 
-def render(page: str, model: str, compare: str | None = None) -> tuple[float, list[str]]:
-    """Seconds to run ``page`` once from a fresh session (app.py first), and any exceptions shown.
-
-    ``compare``: a second model under "Compare with", or None.
-    """
-    from streamlit.testing.v1 import AppTest
-
-    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
-        logging.getLogger(name).setLevel(logging.ERROR)  # bare-mode "missing ScriptRunContext" noise
-    at = AppTest.from_file(str(APP), default_timeout=600)
-    at.session_state["model"] = model
-    if compare:
-        at.session_state["compare_model"] = compare
-    start = time.perf_counter()
-    at.run()
-    if at.session_state["model"] != model:
-        raise SystemExit(f"the dashboard did not pick {model} (it picked {at.session_state['model']})")
-    at.switch_page(f"app_pages/{page}.py").run()
-    return time.perf_counter() - start, [e.value for e in at.exception]
-
-
-def model_path(path: str) -> str:
-    """The ``model.keras`` of a run directory (or the file itself), resolved; exits on anything else."""
-    model = Path(path).resolve()
-    model = model / "model.keras" if model.is_dir() else model
-    if model.name != "model.keras" or not model.is_file():
-        raise SystemExit(f"{model}: expected a run directory or its model.keras (the picker lists only those)")
-    return str(model)
+def time_page(browser, path: str, model: str) -> tuple[float, float, float, float]:
+    """``(cold first, cold content, warm first, warm content)`` seconds of one page on a fresh server."""
+    with tempfile.TemporaryDirectory(prefix="fer-page-times-") as folder:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "FER_CACHE": str(Path(folder) / "cache"), "FER_MODEL": model}
+        with web.streamlit_server(env, Path(folder) / "streamlit.log") as url:
+            tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
+                times = []
+                for _ in ("cold", "warm"):
+                    start = time.monotonic()
+                    first = web.open_by_url(tab, f"{url}/{path}")
+                    web.settled(tab, timeout=600_000)
+                    times += [first, time.monotonic() - start]
+                    if tab.locator('[data-testid="stException"]').count():
+                        print(f"  {path}: EXCEPTION on the page", flush=True)
+                return tuple(times)
+            finally:
+                tab.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a run directory (or its model.keras)")
-    parser.add_argument("--pages", default=",".join(PAGES))
-    parser.add_argument("--compare", help="a second run directory (or model.keras) under \"Compare with\"")
+    parser.add_argument("--model", default=str(ROOT / "assets" / "models" / "seed"), help="a run folder or .keras")
+    parser.add_argument("--pages", default=",".join(web.URLS), help="url paths, comma-separated")
     args = parser.parse_args()
-    model = model_path(args.model)
-    compare = model_path(args.compare) if args.compare else None
-    if compare and Path(compare).parent.parent != Path(model).parent.parent:
-        raise SystemExit("--compare: put both models' run folders in one folder (the pickers search one $FER_RUNS)")
-    os.environ["FER_RUNS"] = str(Path(model).parent.parent)  # so the sidebar's model pickers offer the models
-    print(f"model {model}; compare with {compare}; FER_DATA={os.environ.get('FER_DATA') or '(unset)'}")
-    print(f"{'page':14s} {'cold s':>7s} {'warm s':>7s}")
-    for page in args.pages.split(","):
-        cold, errors = render(page, model, compare)
-        warm, more = render(page, model, compare)
-        flag = f"  EXCEPTION: {(errors or more)[0][:120]}" if errors or more else ""
-        print(f"{page:14s} {cold:7.2f} {warm:7.2f}{flag}")
+    print(f"model {args.model}; FER_DATA={os.environ.get('FER_DATA') or '(unset)'}")
+    print(f"{'page':14s} {'cold first':>10s} {'cold content':>12s} {'warm first':>10s} {'warm content':>12s}")
+    with web.playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=web.CHROMIUM, headless=True, args=web.CHROMIUM_ARGS)
+        for path in args.pages.split(","):
+            cold_first, cold, warm_first, warm = time_page(browser, path, str(Path(args.model).resolve()))
+            print(f"{path:14s} {cold_first:10.2f} {cold:12.2f} {warm_first:10.2f} {warm:12.2f}", flush=True)
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import state
 import streamlit as st
 
-from fer_core.runs import default_model_index
-
 st.set_page_config(page_title="FER Lens", page_icon=":material/visibility:", layout="wide")
+with st.spinner("Starting FER Lens: loading its libraries…"):  # seconds on a fresh server, nothing afterwards
+    import background
+    import state
 
 PAGES = {
     "The model": [
@@ -47,7 +47,8 @@ with st.sidebar:
     models = state.model_files()
     if models:
         st.selectbox(
-            "Model", list(models), index=default_model_index(models), format_func=models.get, key="model"
+            "Model", list(models), index=list(models).index(state.default_model(models)), format_func=models.get,
+            key="model",
         )
         st.selectbox(
             "Compare with",
@@ -56,12 +57,14 @@ with st.sidebar:
             key="compare_model",
             help="A second model, shown beside the first on Filters, Confusion matrix, Misclassified and Saliency",
         )
+        state.warm_up(state.default_model(models))  # once per server, in the background
     else:
         st.warning("No model found in `assets/models/` or `runs/`.")
-    data, status = state.dataset()
-    if data is not None:
-        st.success(status)
+    if models and state.data_from_env() and not background.finished("dataset"):
+        st.caption("Loading FER2013 in the background…")
+    elif (data_and_status := state.dataset())[0] is not None:
+        st.success(data_and_status[1])
     else:
-        st.caption(f"No FER2013, so the data pages are off. {status}")
+        st.caption(f"No FER2013, so the data pages are off. {data_and_status[1]}")
 
 page.run()

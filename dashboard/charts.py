@@ -98,6 +98,30 @@ def change_heatmap(points: np.ndarray, gain: np.ndarray, title: str = "") -> go.
     return _matrix_layout(fig, title)
 
 
+def image_picker(
+    source: str, size: tuple[int, int], centres: list[tuple[float, float]], labels: list[str], title: str = ""
+) -> go.Figure:
+    """A picture of tiles (``source``: a PNG data URI of ``size`` = (width, height) pixels) where a click selects
+    the tile nearest to it: an invisible marker sits on each tile's centre (``centres``, in pixels, named by
+    ``labels``), as on :func:`confusion_heatmap` (images emit no selection events themselves)."""
+    width, height = size
+    fig = go.Figure(go.Image(source=source, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=[x for x, _ in centres], y=[y for _, y in centres], mode="markers", text=labels,
+            marker={"symbol": "square", "size": 30, "opacity": 0}, hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    shown = min(1.0, 1100 / width)  # about the page's width, so the height fits the scaled picture
+    fig.update_layout(
+        title=title, margin=_MARGIN, height=int(height * shown) + 50, clickmode="event+select", dragmode=False,
+        hovermode="closest", hoverdistance=-1, xaxis={"visible": False, "range": [0, width]},
+        yaxis={"visible": False, "range": [height, 0], "scaleanchor": "x"},
+    )
+    return fig
+
+
 def probability_bars(probabilities: np.ndarray, height: int = 240) -> go.Figure:
     """Horizontal bars of 7 class probabilities, likeliest highlighted."""
     p = np.asarray(probabilities, np.float64)

@@ -9,6 +9,14 @@
   (``fer filters RUN``) or written under ``$FER_CACHE/filters/`` (see :func:`filter_images`),
   so a layer is computed once per model.
 * The dataset: ``st.cache_resource`` (large read-only arrays, not copied per call).
+* PublicTest probabilities: the run's ``predictions.npz``, else ``$FER_CACHE/predictions/`` keyed by the
+  model's digest and the faces' (:func:`fer_core.evaluate.probabilities_file`), else scored in the background
+  with a progress bar (:mod:`background`) and kept there.
+* :func:`warm_up`: at the first session, the default model, the dataset, its PublicTest scores and its
+  Filters page's first view are computed in a background thread, so the pages find them ready.
+
+Only the outermost cached call shows its spinner (Streamlit hides nested ones), so what takes long is
+called at a page's top level first: :func:`require_model` loads the model, :func:`predictions_frame` scores.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import background
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -25,13 +34,13 @@ from fer_core import faces
 from fer_core.ablation import ablation_folder, ablation_rows
 from fer_core.data import HOW_TO_GET, Dataset, Split, load_fer2013
 from fer_core.errors import FerError
-from fer_core.evaluate import saved_probabilities
+from fer_core.evaluate import kept_probabilities, keep_probabilities, probabilities_file, saved_probabilities
 from fer_core.faces import read_photo
 from fer_core.filter_cache import STEPS as FILTER_STEPS
 from fer_core.filter_cache import FilterCache, file_digest
 from fer_core.images import ImageError
 from fer_core.paths import data_from_env
-from fer_core.runs import Run, find_all_runs, find_models, find_runs, search_folders
+from fer_core.runs import Run, default_model_index, find_all_runs, find_models, find_runs, search_folders
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +95,7 @@ def model_key(path: str) -> ModelKey:
     return ModelKey(path, _file_digest(path, stat.st_size, stat.st_mtime_ns))
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+@st.cache_resource(show_spinner="Loading TensorFlow and the model…", max_entries=4)
 def load_model(key: ModelKey):
     """The Keras model of ``key``, loaded once and shared by every session (read-only)."""
     from fer_core.models import load_model as load
@@ -112,7 +121,7 @@ def model_problem(key: ModelKey) -> str | None:
 
 
 def require_model() -> ModelKey:
-    """The selected model; otherwise (none, or one that cannot be used) one box and stop the page."""
+    """The selected model, loaded (a spinner says so while it loads); otherwise one info box and stop the page."""
     key = selected_model()
     if key is None:
         st.info(
@@ -124,6 +133,7 @@ def require_model() -> ModelKey:
     if problem is not None:
         st.error(f"**This model cannot be used.** {problem}")
         st.stop()
+    load_model(key)  # at the page's top level, where its spinner shows
     return key
 
 
@@ -197,6 +207,46 @@ def evaluation_split() -> Split | None:
     return data.labeled("public") if data is not None else None
 
 
+# ----------------------------------------------------------------------------- the warm-up
+
+FILTERS_PER_PAGE = 64  # filter images in one page of the Filters grid
+
+
+def report_layer(layers: list[str]) -> int:
+    """Index of the layer the Filters page opens on: conv5, as in the seed report (an ensemble member's
+    ``*_conv5`` too), else the middle conv layer."""
+    return next((i for i, name in enumerate(layers) if name.rsplit("_", 1)[-1] == "conv5"), len(layers) // 2)
+
+
+def default_model(models: dict[str, str]) -> str:
+    """The model path the sidebar starts with (:func:`fer_core.runs.default_model_index`)."""
+    return list(models)[default_model_index(models)]
+
+
+def warm_up(path: str) -> None:
+    """Once per server process, in a background thread: load TensorFlow and the model at ``path``, draw the
+    first page of its Filters grid, load the dataset, score its PublicTest faces (kept on disk), and compute
+    the Filters page's close-up of filter 0 and its faces; a page that needs one of them waits for it."""
+
+    def work(_: Callable[[float], None]) -> None:
+        data = background.start("dataset", "Loading FER2013…", lambda _: dataset())  # beside the model, its own thread
+        key = model_key(path)
+        load_model(key)
+        layers = conv_layers(key)
+        layer = layers[report_layer(layers)] if layers else None
+        if layer is not None:
+            filter_images(key, layer, 0, min(FILTERS_PER_PAGE, channel_count(key, layer)))
+        data.done.wait()
+        if evaluation_split() is not None:
+            score_public(key, data_source()).done.wait()
+            if layer is not None:
+                filter_dossier(key, layer, data_source())
+        if layer is not None:
+            filter_seeds(key, layer, 0)
+
+    background.start("warm-up", "Warming up the default model", work)
+
+
 # ----------------------------------------------------------------------------- model facts
 
 
@@ -225,31 +275,53 @@ def channel_count(key: ModelKey, layer: str) -> int:
 # ----------------------------------------------------------------------------- predictions
 
 
-@st.cache_data(show_spinner="Scoring the PublicTest faces…", max_entries=8)
 def public_probabilities(key: ModelKey, source: str) -> np.ndarray:
-    """``float32 (N, 7)`` probabilities of the model on the PublicTest split of the dataset at ``source``."""
-    from fer_core.evaluate import predict_proba
+    """``float32 (N, 7)`` probabilities of the model on the PublicTest split of the dataset at ``source``:
+    stored (the run's ``predictions.npz`` or ``$FER_CACHE/predictions/``), else scored in the background while
+    a progress bar follows it, and stored."""
+    stored = _stored_probabilities(key, source)
+    if stored is None:
+        background.follow(score_public(key, source))
+        stored = _stored_probabilities(key, source)
+    return stored
 
+
+def score_public(key: ModelKey, source: str) -> background.Task:
+    """Start scoring the PublicTest faces with the model in the background (once), kept on disk."""
+    from fer_core.evaluate import predict_in_chunks
+
+    images = _public(source).images
+
+    def work(on_progress: Callable[[float], None]) -> None:
+        keep_probabilities(_probabilities_path(key, source), predict_in_chunks(load_model(key), images, on_progress))
+
+    text = f"Scoring the {len(images):,} PublicTest faces with {model_label(key)} (once; kept on disk)…"
+    return background.start(f"score {key.digest} {source}", text, work)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _probabilities_path(key: ModelKey, source: str) -> Path:
+    return probabilities_file(key.digest, _public(source).images)
+
+
+def _stored_probabilities(key: ModelKey, source: str) -> np.ndarray | None:
     split = _public(source)
     saved = saved_probabilities(run_of(key), split.labels, key.path)
-    return saved if saved is not None else predict_proba(load_model(key), split.images)
+    return saved if saved is not None else kept_probabilities(_probabilities_path(key, source), len(split))
+
+
+def predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
+    """Every PublicTest face with true/predicted class, confidence and top-3 (``fer_core.misclassified``)."""
+    public_probabilities(key, source)  # scored first, outside any cached call, so its progress bar shows
+    return _predictions_frame(key, source)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
-    """Every PublicTest face with true/predicted class, confidence and top-3 (``fer_core.misclassified``)."""
+def _predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
     from fer_core.misclassified import predictions_table
 
     split = _public(source)
-    return predictions_table(public_probabilities(key, source), split.labels, split.ids, split.votes)
-
-
-@st.cache_data(show_spinner="Ranking likely label errors with cleanlab…", max_entries=8)
-def label_issue_scores(key: ModelKey, source: str) -> np.ndarray:
-    """``float64 (N,)`` 0..1 per PublicTest face, high = its label is likely wrong (1 - cleanlab's label quality)."""
-    from fer_core.label_noise import label_quality
-
-    return 1.0 - label_quality(public_probabilities(key, source), _public(source).labels)
+    return predictions_table(_stored_probabilities(key, source), split.labels, split.ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -397,6 +469,7 @@ def decode_upload(data: bytes, name: str) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def find_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Faces in a ``uint8 (H, W)`` photo (:func:`fer_core.faces.find_faces`): ``(x, y, w, h)`` boxes."""
-    return faces.find_faces(gray)
+def faces_in(gray: np.ndarray) -> list[tuple[tuple[int, int, int, int] | None, np.ndarray]]:
+    """Every face of a ``uint8 (H, W)`` photo as ``(box, uint8 (48, 48) eyes-level crop)``, or
+    ``[(None, whole photo)]`` (:func:`fer_core.faces.faces_in`, as ``fer predict`` does)."""
+    return faces.faces_in(gray)

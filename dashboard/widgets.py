@@ -5,6 +5,7 @@ Widgets only; computing goes through :mod:`state`.
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def png_bytes(image: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def data_uri(image: np.ndarray) -> str:
+    """A ``uint8`` image as a ``data:image/png;base64,...`` URI (for a Plotly image)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
 
 
 def png_download(image: np.ndarray, file_name: str, key: str, where=st) -> None:

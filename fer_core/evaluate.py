@@ -8,8 +8,9 @@ pages can use the metrics without loading TensorFlow.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.label_noise import ferplus_summary
 from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
+from fer_core.paths import cache_dir
 from fer_core.runs import Run, write_json, write_npz, write_text
 
 if TYPE_CHECKING:
@@ -40,6 +42,40 @@ def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 256)
     if len(x) == 0:
         return np.zeros((0, NUM_CLASSES), np.float32)
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def predict_in_chunks(
+    model: keras.Model, images: np.ndarray, on_progress: Callable[[float], None] | None = None, chunk: int = 512
+) -> np.ndarray:
+    """:func:`predict_proba` ``chunk`` faces at a time, calling ``on_progress`` with the fraction done (0..1)."""
+    parts = []
+    for start in range(0, len(images), chunk):
+        parts.append(predict_proba(model, images[start : start + chunk]))
+        if on_progress is not None:
+            on_progress(min(1.0, (start + chunk) / len(images)))
+    return np.concatenate(parts) if parts else predict_proba(model, images)
+
+
+def probabilities_file(model_digest: str, images: np.ndarray) -> Path:
+    """``$FER_CACHE/predictions/<model digest>-<faces digest>.npz``: where a model's probabilities on ``images``
+    (``uint8 (N, 48, 48)``) are kept; the faces' digest is the first 20 hex digits of the SHA-256 of their bytes."""
+    faces = hashlib.sha256(np.ascontiguousarray(images, np.uint8).tobytes()).hexdigest()[:20]
+    return cache_dir() / "predictions" / f"{model_digest}-{faces}.npz"
+
+
+def kept_probabilities(file: Path, count: int) -> np.ndarray | None:
+    """``float32 (count, 7)`` from a :func:`probabilities_file`, or ``None`` when it is missing or unreadable."""
+    try:
+        with np.load(file, allow_pickle=False) as saved:
+            probabilities = saved["probabilities"].astype(np.float32)
+    except (OSError, KeyError, ValueError):
+        return None
+    return probabilities if probabilities.shape == (count, NUM_CLASSES) else None
+
+
+def keep_probabilities(file: Path, probabilities: np.ndarray) -> None:
+    """Write ``float32 (N, 7)`` probabilities to a :func:`probabilities_file` (atomically)."""
+    write_npz(file, probabilities=np.asarray(probabilities, np.float32))
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:

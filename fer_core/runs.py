@@ -539,6 +539,7 @@ def split_history(rows: Sequence[dict], single: str = "this run") -> dict[str, l
 
 RUN_FILES = ("config.json", "history.csv", "heartbeat.json", MODEL_FILE, "checkpoint")  # any one makes a run
 Folders = list[tuple[str, Path]]  # (kind, folder): kind "shipped" or "run"
+DEFAULT_MODEL = "seed"  # the folder of the model the dashboard opens on, unless FER_MODEL names another
 
 
 def search_folders(root: str | Path, cwd: str | Path | None = None, env: Mapping[str, str] | None = None) -> Folders:
@@ -603,6 +604,10 @@ def find_all_runs(folders: Folders) -> dict[str, tuple[str, Path]]:
 
 
 def default_model_index(models: Sequence[str], env: Mapping[str, str] | None = None) -> int:
-    """Index in ``models`` (model paths) of the one ``$FER_MODEL`` names (:func:`fer_core.paths.model_from_env`), else 0."""
-    wanted = model_from_env(env)
-    return list(models).index(str(wanted)) if wanted is not None and str(wanted) in models else 0
+    """Index in ``models`` (model paths, shipped first) of the one ``$FER_MODEL`` names
+    (:func:`fer_core.paths.model_from_env`), else of the first in a folder named :data:`DEFAULT_MODEL`
+    (the shipped seed CNN, the report's network), else 0."""
+    paths, wanted = [str(path) for path in models], model_from_env(env)
+    if wanted is not None and str(wanted) in paths:
+        return paths.index(str(wanted))
+    return next((i for i, path in enumerate(paths) if Path(path).parent.name == DEFAULT_MODEL), 0)

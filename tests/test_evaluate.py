@@ -70,3 +70,41 @@ def test_saved_probabilities_only_while_newer_than_the_model_and_for_the_same_sp
     other.write_bytes(b"")
     os.utime(other, (2_000, 2_000))  # as old as the predictions: still fresh
     assert saved_probabilities(run, labels, other) is not None
+
+
+class _MeanBrightness:
+    """A stand-in model: "probabilities" from each face's mean brightness, so every face scores differently."""
+
+    def predict(self, x, batch_size, verbose):
+        mean = x.reshape(len(x), -1).mean(axis=1, keepdims=True) / 255.0
+        scores = np.exp(np.arange(7) * mean)
+        return scores / scores.sum(axis=1, keepdims=True)
+
+
+def test_predict_in_chunks_matches_one_pass_and_reports_progress_to_the_end():
+    from fer_core.evaluate import predict_in_chunks, predict_proba
+
+    faces = np.random.default_rng(0).integers(0, 256, (11, 48, 48), np.uint8)
+    seen = []
+    chunked = predict_in_chunks(_MeanBrightness(), faces, seen.append, chunk=4)
+    np.testing.assert_allclose(chunked, predict_proba(_MeanBrightness(), faces), rtol=1e-6)
+    assert seen == sorted(seen) and len(seen) == 3 and seen[-1] == 1.0
+
+
+def test_kept_probabilities_are_keyed_by_model_and_faces_and_checked(tmp_path, monkeypatch):
+    from fer_core.evaluate import keep_probabilities, kept_probabilities, probabilities_file
+
+    monkeypatch.setenv("FER_CACHE", str(tmp_path))
+    faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), np.uint8)
+    other = faces.copy()
+    other[0, 0, 0] ^= 1
+    file = probabilities_file("model-a", faces)
+    assert file.parent == tmp_path / "predictions"
+    assert file != probabilities_file("model-b", faces) and file != probabilities_file("model-a", other)
+    assert kept_probabilities(file, 5) is None  # nothing kept yet
+    probabilities = np.random.default_rng(2).dirichlet(np.ones(7), 5).astype(np.float32)
+    keep_probabilities(file, probabilities)
+    np.testing.assert_array_equal(kept_probabilities(file, 5), probabilities)
+    assert kept_probabilities(file, 6) is None  # another number of faces: not these
+    file.write_bytes(b"not an npz")
+    assert kept_probabilities(file, 5) is None

@@ -295,6 +295,20 @@ def test_default_model_index_follows_fer_model(tmp_path):
     assert default_model_index(models, {"FER_MODEL": str(root / "runs" / "beta")}) == 0  # no model there
 
 
+def test_default_model_is_the_shipped_seed_unless_fer_model_names_another(tmp_path):
+    from fer_core.runs import default_model_index, find_models, search_folders, write_text
+
+    root, env = _project(tmp_path)
+    for name in ("best", "seed"):
+        write_text(root / "assets" / "models" / name / "model.keras", "")
+    write_text(root / "runs" / "seed" / "model.keras", "")  # a run of the same name comes after the shipped one
+    models = list(find_models(search_folders(root, root, env)))
+    assert [Path(m).parent.name for m in models[:3]] == ["best", "seed", "zeta"]
+    assert default_model_index(models, {}) == 1
+    assert default_model_index(models, {"FER_MODEL": str(root / "assets" / "models" / "best")}) == 0
+    assert default_model_index(models, {"FER_MODEL": str(root / "runs" / "alpha")}) == 3
+
+
 def test_ablation_folder_from_fer_ablation_or_the_shipped_one(tmp_path):
     from fer_core.ablation import ablation_folder
 

@@ -12,7 +12,8 @@ import widgets
 from fer_core.compare import matching_layer
 from fer_core.vis import render
 
-PER_PAGE = 64
+PER_PAGE = state.FILTERS_PER_PAGE
+GRID_PAD = 2  # pixels between the grid's tiles
 
 key = state.require_model()
 st.title("Filters")
@@ -22,9 +23,7 @@ st.caption(
 )
 
 layers = state.conv_layers(key)
-layer = st.selectbox("Conv layer", layers, index=None, placeholder="pick a layer", key="flt_layer")
-if layer is None:
-    st.stop()
+layer = st.selectbox("Conv layer", layers, index=state.report_layer(layers), key="flt_layer")
 
 count = state.channel_count(key, layer)
 pages = math.ceil(count / PER_PAGE)
@@ -32,8 +31,11 @@ page = st.number_input(f"Filters page (of {pages})", 1, pages, 1, key="flt_page"
 first, last = (page - 1) * PER_PAGE, min(page * PER_PAGE, count)
 
 
-def layer_grid(model: state.ModelKey, layer: str, first: int, last: int, count: int, name: str = "") -> None:
-    """Filters ``first..last-1`` of ``layer`` in ``model`` (of ``count``), computed with a progress bar if new."""
+def layer_grid(
+    model: state.ModelKey, layer: str, first: int, last: int, count: int, name: str = "", pick: bool = False
+) -> None:
+    """Filters ``first..last-1`` of ``layer`` in ``model`` (of ``count``), computed with a progress bar if new;
+    with ``pick``, a click on a filter shows it up close below."""
     if state.filter_images_cached(model, layer, first, last):
         images = state.filter_images(model, layer, first, last)
     else:
@@ -41,17 +43,30 @@ def layer_grid(model: state.ModelKey, layer: str, first: int, last: int, count: 
         images = state.filter_images(model, layer, first, last, lambda done: bar.progress(done, text=f"{done:.0%}"))
         bar.empty()
     some = f"filters {first}–{last - 1} of {count}" if first or last < count else f"all {count} filters"
-    widgets.figure(
-        render.filter_grid(images, columns=min(len(images), 16), factor=2),
-        f"{layer}{name}: {some}",
-        f"{Path(model.path).parent.name}-{layer}-{first}-{last}.png",
-        f"flt_grid_png_{model.path}",
-    )
+    columns, title = min(len(images), 16), f"{layer}{name}: {some}"
+    picture = render.filter_grid(images, columns=columns, factor=2, pad=GRID_PAD)
+    file_name, button = f"{Path(model.path).parent.name}-{layer}-{first}-{last}.png", f"flt_grid_png_{model.path}"
+    if not pick:
+        widgets.figure(picture, title, file_name, button)
+        return
+    tile = 2 * images.shape[1]  # pixels of one enlarged filter image; tiles are GRID_PAD apart
+    corners = [(GRID_PAD + (tile + GRID_PAD) * (i % columns), GRID_PAD + (tile + GRID_PAD) * (i // columns))
+               for i in range(len(images))]
+    centres = [(x + tile / 2, y + tile / 2) for x, y in corners]
+    figure = charts.image_picker(widgets.data_uri(picture), (picture.shape[1], picture.shape[0]), centres,
+                                 [f"filter {first + i}" for i in range(len(images))], f"{title} · click one")
+    event = st.plotly_chart(figure, key="flt_picker", on_select="rerun", selection_mode="points")
+    points = event.selection.points if event else []
+    clicked = (layer, first, points[0]["point_index"]) if points and points[0].get("curve_number") == 1 else None
+    if clicked is not None and clicked != st.session_state.get("flt_clicked"):
+        st.session_state["flt_clicked"] = clicked
+        st.session_state["flt_index"] = first + clicked[2]
+    widgets.png_download(picture, file_name, button)
 
 
 other = state.compared_model()
 name, other_name = (f" of {state.model_label(key)}", f" of {state.model_label(other)}") if other else ("", "")
-layer_grid(key, layer, first, last, count, name)
+layer_grid(key, layer, first, last, count, name, pick=True)
 if other is not None:
     other_layers = state.conv_layers(other)
     twin = matching_layer(layer, other_layers)  # the same name, or the same under an ensemble member's prefix
@@ -67,7 +82,8 @@ if other is not None:
     else:
         layer_grid(other, twin, first, min(last, other_count), other_count, other_name)
 
-index = st.number_input("Filter", 0, count - 1, first, key="flt_index")
+st.session_state["flt_index"] = min(st.session_state.get("flt_index", first), count - 1)  # a click sets it too
+index = st.number_input("Filter", 0, count - 1, key="flt_index")
 with st.spinner("Ascending from three seeds…"):
     large = state.filter_images(key, layer, int(index), int(index) + 1)[0]
     seeds, score = state.filter_seeds(key, layer, int(index))

@@ -22,7 +22,17 @@ middle.metric("Conv layers", len(state.conv_layers(key)))
 right.metric("PublicTest accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "—")
 
 st.subheader("Layers")
-st.dataframe(layers, hide_index=True, width="stretch", key="model_layers")
+member = layers["layer"].str.extract(r"^([^/]+)/", expand=False)  # an ensemble member's name; NaN: its own layers
+if member.notna().any():
+    for name in member.dropna().unique():
+        rows = layers[member == name]
+        st.markdown(f"**Member `{name}`**: {len(rows)} layers, {int(rows['parameters'].sum()):,} parameters")
+        st.dataframe(rows, hide_index=True, width="stretch", key=f"model_layers_{name}")
+    plumbing = layers[member.isna()]
+    with st.expander(f"The ensemble's own {len(plumbing)} layers around its members (mirrored views, crops, average)"):
+        st.dataframe(plumbing, hide_index=True, width="stretch", key="model_layers_plumbing")
+else:
+    st.dataframe(layers, hide_index=True, width="stretch", key="model_layers")
 widgets.csv_download(layers, "layers.csv", "model_layers_csv")
 
 st.subheader("Training")

@@ -1,11 +1,11 @@
-"""Your photo: find the faces, crop each to 48x48 gray, predict, and show where the model looked."""
+"""Your photo: find the faces, level and crop each to 48x48 gray, predict, and show where the model looked."""
 
 import charts
 import state
 import streamlit as st
 import widgets
 
-from fer_core.faces import crop_face, mark_faces
+from fer_core.faces import mark_faces
 from fer_core.vis import render
 
 key = state.require_model()
@@ -22,7 +22,9 @@ gray = widgets.read_upload(uploaded, "your photo" if use_camera else "")
 if gray is None:
     st.stop()
 
-boxes = state.find_faces(gray)
+with st.spinner("Finding faces (MTCNN, upright and turned 30 degrees either way)…"):
+    found = state.faces_in(gray)  # the same call as `fer predict PHOTO`
+boxes = [box for box, _ in found if box is not None]
 st.image(
     mark_faces(gray, boxes),
     caption=f"{len(boxes)} face(s) found",
@@ -30,17 +32,15 @@ st.image(
     output_format="PNG",
 )
 if not boxes:
-    st.warning("No face found (OpenCV's frontal-face detector needs a face seen from the front, not too small).")
+    st.warning("No face found (the finder needs a face of 20 pixels or more, seen from the front or nearly).")
     if not st.checkbox("Use the whole image as the face", key="photo_whole"):
         st.stop()
-    boxes = [None]
 
 method = st.selectbox(
     "Saliency method", state.SALIENCY_METHODS, index=3, format_func=state.METHOD_TITLES.get, key="photo_method"
 )
 alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="photo_alpha")
-for number, box in enumerate(boxes, start=1):
-    face = crop_face(gray, box)
+for number, (_, face) in enumerate(found, start=1):
     with st.spinner("Predicting…"):
         probabilities = state.probabilities_of(key, face[None])[0]
         saliency = state.saliency_maps(key, face[None], method)[0]

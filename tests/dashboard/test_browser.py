@@ -7,6 +7,7 @@ Screenshots (random fixture faces only) go to ``screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -44,6 +45,14 @@ PAGES = {  # sidebar link -> the page's heading
 LOADED = """() => Array.from(document.images).every(image => image.complete)
     && !document.querySelector('[data-testid="stSkeleton"]')"""  # images in, charts and tables drawn
 SLOW = 90_000  # ms: the first page loads TensorFlow and the model
+URLS = {  # url path -> the page's heading
+    "model": "Model", "filters": "Filters", "compare": "Compare runs", "training": "Training",
+    "confusion": "Confusion matrix", "misclassified": "Misclassified faces", "saliency": "Saliency",
+    "feature-maps": "Feature maps", "photo": "Your photo",
+}
+# Something on screen: the page's title, a spinner or a progress bar (each says what it computes).
+SHOWING = '[data-testid="stMain"] h1, [data-testid="stSpinner"], [data-testid="stProgress"]'
+FIRST_SIGN = 10.0  # s: generous for a shared CPU; benchmarks/page_times.py reports the real figures
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM}")
@@ -69,12 +78,10 @@ def wait_healthy(url: str, server: subprocess.Popen, seconds: float = 60) -> Non
     raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
 
 
-@pytest.fixture(scope="module")
-def server_url(workspace, tmp_path_factory):
-    env = {**os.environ, **workspace, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env["FER_MODEL"] = str(Path(env["FER_RUNS"]) / "tiny-a")
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str], log_path: Path):
+    """``streamlit run dashboard/app.py`` on a free port with ``env``; yields its URL once it answers."""
     port = free_port()
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115 (closed in finally)
     command = [
         sys.executable,
         "-m",
@@ -90,6 +97,7 @@ def server_url(workspace, tmp_path_factory):
         "--server.fileWatcherType",
         "none",
     ]
+    log = open(log_path, "w")  # noqa: SIM115 (closed in finally)
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -103,6 +111,14 @@ def server_url(workspace, tmp_path_factory):
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(workspace, tmp_path_factory):
+    env = {**os.environ, **workspace, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env["FER_MODEL"] = str(Path(env["FER_RUNS"]) / "tiny-a")
+    with streamlit_server(env, tmp_path_factory.mktemp("log") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +170,43 @@ def test_every_page_renders_without_an_exception(page):
         screenshot(page, link.lower().replace(" ", "-"))
 
 
+def seconds_to(tab, selector: str, timeout: float) -> float:
+    """Seconds from now until ``selector`` is on the page (a timeout fails the test)."""
+    start = time.monotonic()
+    tab.wait_for_selector(selector, timeout=timeout * 1000)
+    return time.monotonic() - start
+
+
+def open_by_url(tab, url: str) -> float:
+    """Go to ``url``; seconds from Streamlit's app frame being up to its first sign (title, spinner, progress)."""
+    tab.goto(url)
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=SLOW)
+    return seconds_to(tab, SHOWING, SLOW / 1000)
+
+
+def test_every_page_by_url_on_a_fresh_server_shows_something_at_once_then_its_content(workspace, browser,
+                                                                                        tmp_path_factory):
+    """A new server with an empty cache: each page, opened by its URL, shows its title or a progress
+    indicator at once, then its content without a click (Filters: the grid of its preselected layer)."""
+    folder = tmp_path_factory.mktemp("fresh")
+    env = {**os.environ, **workspace, "TF_CPP_MIN_LOG_LEVEL": "2", "FER_CACHE": str(folder / "cache")}
+    env["FER_MODEL"] = str(Path(env["FER_RUNS"]) / "tiny-a")
+    with streamlit_server(env, folder / "streamlit.log") as url:
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            for path, heading in URLS.items():
+                first = open_by_url(tab, f"{url}/{path}")
+                assert first < FIRST_SIGN, f"{path}: nothing on screen for {first:.1f} s"
+                tab.get_by_role("heading", name=heading).first.wait_for(timeout=SLOW)
+                settled(tab)
+                assert tab.locator('[data-testid="stException"]').count() == 0, f"exception on {path}"
+                if path == "filters":
+                    assert tab.get_by_text("conv2: all 8 filters").count() >= 1  # no click needed
+                    assert tab.locator('[data-testid="stMain"] [data-testid="stImage"] img').count() >= 3
+        finally:
+            tab.close()
+
+
 def test_picking_a_layer_on_filters_shows_its_images(page):
     open_page(page, "Filters", "Filters")
     page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first.click()
@@ -161,9 +214,14 @@ def test_picking_a_layer_on_filters_shows_its_images(page):
     page.get_by_text("conv2: all 8 filters").wait_for(timeout=SLOW)
     settled(page)
     images = page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
-    assert images.count() >= 3  # the grid, the large filter, the seeds
+    assert images.count() >= 3  # the large filter, the seeds, the faces that excite it
     assert page.locator('[data-testid="stException"]').count() == 0
     screenshot(page, "filters-conv2")
+    grid = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+    page.mouse.click(grid["x"] + grid["width"] - 3, grid["y"] + grid["height"] / 2)  # the last of 8 in a row
+    page.get_by_text("conv2 filter 7").wait_for(timeout=SLOW)
+    settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_clicking_a_confusion_cell_shows_that_pair(page):

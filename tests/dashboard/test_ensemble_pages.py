@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from test_pages import image_captions, no_exception, plotly_figures, table_with
+from test_pages import figure_titles, image_captions, no_exception, plotly_figures, table_with
 
 from fer_core import cli
 from fer_core.runs import Run
@@ -49,10 +49,13 @@ def open_ensemble(app_env, ensemble_runs, monkeypatch):
     return open_
 
 
-def test_model_page_lists_each_members_conv_layers_by_name(open_ensemble):
+def test_model_page_lists_each_members_cnn_first_and_folds_the_plumbing(open_ensemble):
     at = open_ensemble("model")
-    names = set(table_with(at, "layer")["layer"])  # nested layers as member/layer
-    assert {f"{name[0]}/{name}" for name in MEMBER_CONVS} <= names
+    tables = [frame.value for frame in at.dataframe if "layer" in frame.value.columns]
+    first, second, plumbing = (set(table["layer"]) for table in tables[:3])  # nested layers as member/layer
+    assert {"a/a_conv1", "a/a_conv2"} <= first and {"b/b_conv1", "b/b_conv2"} <= second
+    assert plumbing and not any("/" in name for name in plumbing)  # the ensemble's own layers, last
+    assert [e.label for e in at.expander if e.label.startswith("The ensemble's own")]
     curves = {trace["name"] for figure in plotly_figures(at) for trace in figure["data"]}
     assert {"a · train", "a · validation", "b · train", "b · validation"} <= curves  # each member's history
 
@@ -62,7 +65,7 @@ def test_filters_and_feature_maps_offer_member_layers_and_draw_them(open_ensembl
     assert MEMBER_CONVS <= set(at.selectbox(key="flt_layer").options)
     at.selectbox(key="flt_layer").set_value("b_conv2").run()
     no_exception(at)
-    assert "b_conv2: all 8 filters" in image_captions(at)
+    assert "b_conv2: all 8 filters" in figure_titles(at)
     at = open_ensemble("feature_maps")
     assert MEMBER_CONVS <= set(at.selectbox(key="fm_layer").options)
     at.selectbox(key="fm_layer").set_value("a_conv1").run()
@@ -87,7 +90,7 @@ def test_an_ensemble_compares_with_a_single_model_on_every_page(open_ensemble):
     at = open_ensemble("filters", compare=True)
     at.selectbox(key="flt_layer").set_value("a_conv1").run()
     no_exception(at)
-    assert {"a_conv1 of ens (run): all 4 filters", "conv1 of tiny-a (run): all 4 filters"} <= set(image_captions(at))
+    assert {"a_conv1 of ens (run): all 4 filters", "conv1 of tiny-a (run): all 4 filters"} <= set(figure_titles(at))
 
 
 def test_training_page_shows_the_ensemble_finished_with_each_members_curves(open_ensemble, ensemble_runs):

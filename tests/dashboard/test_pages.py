@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -43,6 +44,14 @@ def plotly_figures(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def figure_titles(at) -> list[str]:
+    """Every image's caption and every Plotly figure's title (the Filters grid you click on is a figure),
+    a title's " · click one" left off."""
+    titles = [f["layout"].get("title", {}) for f in plotly_figures(at)]
+    texts = [t.get("text", "") if isinstance(t, dict) else str(t) for t in titles]
+    return image_captions(at) + [t.removesuffix(" · click one") for t in texts]
+
+
 def table_with(at, column: str):
     """The first dataframe on the page with ``column``."""
     return next(frame.value for frame in at.dataframe if column in frame.value.columns)
@@ -74,6 +83,12 @@ def test_sidebar_offers_every_run_and_the_dataset(open_page):
     no_exception(at)
     picker = at.sidebar.selectbox(key="model")
     assert {Path(p).parent.name for p in picker.options} >= {"tiny-a", "tiny-b"} or len(picker.options) >= 2
+    for _ in range(120):  # the dataset loads in the background; the sidebar says so until it is in
+        if any("public 84" in s.value for s in at.sidebar.success):
+            break
+        assert any("Loading FER2013" in c.value for c in at.sidebar.caption)
+        time.sleep(0.5)
+        at.run()
     assert any("public 84" in s.value for s in at.sidebar.success)
 
 
@@ -201,12 +216,14 @@ def test_filters_page_draws_every_filter_of_a_layer(open_page, monkeypatch, app_
         monkeypatch.delenv("FER_DATA")
     at = open_page("filters")
     no_exception(at)
-    at.selectbox(key="flt_layer").set_value("conv2").run()
+    assert at.selectbox(key="flt_layer").value == "conv2"  # the middle conv layer of two, without a click
+    assert "conv2: all 8 filters" in figure_titles(at)
+    at.selectbox(key="flt_layer").set_value("conv1").run()
     no_exception(at)
-    assert "conv2: all 8 filters" in image_captions(at)
+    assert "conv1: all 4 filters" in figure_titles(at)
     assert any(m.label.startswith("Stability") for m in at.metric)
-    assert list(Path(app_env["FER_CACHE"], "filters").glob("*/conv2-0-8-*.npz")), "the layer is cached on disk"
-    assert bool(plotly_figures(at)) == with_data, "per-emotion activations need the data"
+    assert list(Path(app_env["FER_CACHE"], "filters").glob("*/conv1-0-4-*.npz")), "the layer is cached on disk"
+    assert len(plotly_figures(at)) == 1 + with_data, "the grid to click; per-emotion activations need the data"
 
 
 def test_compare_page_puts_runs_side_by_side(open_page, monkeypatch, app_env):
@@ -245,26 +262,18 @@ def test_compare_page_shows_the_ablation_beside_the_seed_report(open_page, monke
     assert any(m.startswith("- Augmentation changed PublicTest accuracy by ") for m in said)
 
 
-def drawn_face(size: int = 240) -> np.ndarray:
-    """``uint8 (size, size)``: a cartoon face (oval, brows, eyes, nose, mouth) that OpenCV's detector finds."""
-    import cv2
+def astronaut_photo() -> np.ndarray:
+    """``uint8 (352, 752)``: the head and shoulders of scikit-image's astronaut photo, in a wider gray picture."""
+    from skimage import data
 
-    img, c = np.full((size, size), 60, np.uint8), size // 2
-    cv2.ellipse(img, (c, c), (int(size * 0.3), int(size * 0.4)), 0, 0, 360, 190, -1)
-    eye_y, eye_x = int(c - size * 0.08), int(size * 0.12)
-    for side in (-1, 1):
-        brow = (c + side * eye_x, eye_y - int(size * 0.06))
-        cv2.ellipse(img, brow, (int(size * 0.07), int(size * 0.015)), 0, 0, 360, 70, -1)
-        cv2.ellipse(img, (c + side * eye_x, eye_y), (int(size * 0.055), int(size * 0.03)), 0, 0, 360, 40, -1)
-    cv2.line(img, (c, eye_y + 10), (c - 8, c + int(size * 0.1)), 150, 3)
-    cv2.ellipse(img, (c, c + int(size * 0.2)), (int(size * 0.1), int(size * 0.035)), 0, 0, 360, 80, -1)
-    return cv2.GaussianBlur(img, (0, 0), 3)
+    gray = np.asarray(Image.fromarray(data.astronaut()).convert("L"))[:272, 96:352]
+    return np.pad(gray, ((40, 40), (120, 120)), constant_values=60)
 
 
 def test_photo_page_finds_a_face_crops_it_and_explains_the_prediction(open_page, monkeypatch):
     monkeypatch.delenv("FER_DATA")
     at = open_page("photo")
-    photo = np.pad(drawn_face(), ((40, 40), (120, 120)), constant_values=60)  # a face in a wider picture
+    photo = astronaut_photo()
     at.file_uploader(key="photo_upload").set_value(("me.png", png_bytes(photo), "image/png")).run()
     no_exception(at)
     assert not at.warning and "1 face(s) found" in image_captions(at)
@@ -276,10 +285,10 @@ def test_fer_predict_finds_and_crops_the_face_the_photo_page_shows(open_page, mo
     from fer_core import cli, faces
 
     monkeypatch.delenv("FER_DATA")
-    photo = np.pad(drawn_face(), ((40, 40), (120, 120)), constant_values=60)
-    (box,) = faces.find_faces(photo)
-    x, y, w, h = box
-    assert 120 <= x + w / 2 <= 360 and 40 <= y + h / 2 <= 280  # the box is on the drawn face
+    photo = astronaut_photo()
+    (face,) = faces.find_faces(photo)
+    x, y, w, h = face.box
+    assert 120 + 84 <= x + w / 2 <= 120 + 174 and 40 + 62 <= y + h / 2 <= 40 + 173  # on the astronaut's face
     path = tmp_path / "me.png"
     path.write_bytes(png_bytes(photo))
     model = Path(app_env["FER_RUNS"]) / "tiny-a"

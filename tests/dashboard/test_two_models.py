@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from test_pages import image_captions, no_exception, plotly_array, plotly_figures
+from test_pages import figure_titles, image_captions, no_exception, plotly_array, plotly_figures
 
 from fer_core.compare import disagreements
 from fer_core.runs import Run
@@ -85,7 +85,7 @@ def test_filters_page_shows_the_layer_of_both_models(open_page):
     no_exception(at)
     at.selectbox(key="flt_layer").set_value("conv1").run()
     no_exception(at)
-    assert {"conv1 of tiny-a (run): all 4 filters", "conv1 of tiny-b (run): all 4 filters"} <= set(image_captions(at))
+    assert {"conv1 of tiny-a (run): all 4 filters", "conv1 of tiny-b (run): all 4 filters"} <= set(figure_titles(at))
 
 
 def test_filters_page_names_the_layers_two_models_share(open_page, app_env, monkeypatch, tmp_path):
@@ -105,4 +105,4 @@ def test_filters_page_names_the_layers_two_models_share(open_page, app_env, monk
     no_exception(at)
     assert len(at.info) == 1 and "odd (run) has no layer named `conv2`" in at.info[0].value
     assert "Layers both models have: `conv1`." in at.info[0].value
-    assert "conv2 of tiny-a (run): all 8 filters" in image_captions(at)
+    assert "conv2 of tiny-a (run): all 8 filters" in figure_titles(at)
