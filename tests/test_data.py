@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -117,17 +115,17 @@ def test_cached_load_serves_same_arrays(kaggle_folder):
 
 
 @pytest.mark.data
-def test_real_fer2013_counts_and_cached_speed(real_data):
+def test_real_fer2013_counts_and_cached_load(real_data, monkeypatch):
     data = load_fer2013(real_data)
     assert len(data["train"]) == 28709 and len(data["public"]) == 3589 and len(data["private"]) == 3589
     np.testing.assert_array_equal(np.bincount(data["train"].labels), [3995, 436, 4097, 7215, 4830, 3171, 4965])
     np.testing.assert_array_equal(np.bincount(data["public"].labels), [467, 56, 496, 895, 653, 415, 607])
     assert data["private"].labels is None
     np.testing.assert_array_equal(np.sort(data["private"].ids), np.arange(3589))
-    start = time.perf_counter()
-    again = load_fer2013(real_data)
-    assert time.perf_counter() - start < 1.0, "cached load of the full set should take under 1 s"
+    monkeypatch.setattr("fer_core.data._parse", lambda plan: pytest.fail("the second load parsed the CSV again"))
+    again = load_fer2013(real_data)  # from the .npz cache (its speed is a benchmark figure, not a timed test)
     np.testing.assert_array_equal(again["public"].images, data["public"].images)
+    np.testing.assert_array_equal(again["train"].votes, data["train"].votes)
 
 
 # ----------------------------------------------------------------------------- bad input
