@@ -68,3 +68,17 @@ def kaggle_folder(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
     write_text(folder / "fer2013.csv.gz", kaggle_csv(images[:35], labels[:35], usages), gz=True)
     write_text(folder / "private_test.csv.gz", id_csv(images[35:]), gz=True)
     return folder, images, labels
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder`` as ``{relative path: (size, mtime_ns)}`` (links not followed):
+    equal snapshots before and after a command show that it changed nothing there."""
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+def one_error_line(stderr: str) -> str:
+    """The one ``fer: error: ...`` line a failed command printed (asserting there is no traceback and no other)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("fer: ")]
+    assert len(lines) == 1 and lines[0].startswith("fer: error: "), stderr
+    return lines[0].removeprefix("fer: error: ")
