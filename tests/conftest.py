@@ -82,3 +82,36 @@ def one_error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.startswith("fer: ")]
     assert len(lines) == 1 and lines[0].startswith("fer: error: "), stderr
     return lines[0].removeprefix("fer: error: ")
+
+
+REPO = Path(__file__).resolve().parents[1]
+_WRITER = """import os, sys
+from fer_core.runs import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_bytes(os.urandom(int(sys.argv[2])))
+    print(tmp, flush=True)
+    sys.stdin.read()  # mid-write until killed
+"""
+
+
+def start_write(target: Path, size: int = 1 << 20):
+    """A process caught in the middle of an atomic write of ``target`` (``size`` bytes written so far):
+    ``(process, its temporary file)``; kill the process to leave that file as a kill during a write does."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", _WRITER, str(target), str(size)], cwd=REPO,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return process, Path(process.stdout.readline().strip())
+
+
+def killed_write(target: Path, size: int = 1 << 20) -> Path:
+    """The temporary file a ``kill -9`` during an atomic write of ``target`` leaves behind (``target`` itself,
+    if it was there, is left as it was)."""
+    before = target.read_bytes() if target.is_file() else None
+    process, temp = start_write(target, size)
+    process.kill()
+    process.wait()
+    assert temp.is_file() and temp.stat().st_size == size
+    assert (target.read_bytes() if target.is_file() else None) == before
+    return temp
