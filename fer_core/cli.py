@@ -1,6 +1,8 @@
 """The ``fer`` command: ``fer train | data | evaluate | predict | report | filters | ensemble | calibrate``.
 
-Errors in user input print one line ``fer: error: ...`` and exit with status 2.
+Errors in user input print one line ``fer: error: ...`` and exit with status 2; so does an ``OSError``
+(a file that cannot be read or written: a folder given for a file, a read-only or full disk), as
+``PATH: reason`` (:func:`fer_core.errors.describe_os_error`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from fer_core.errors import FerError  # noqa: E402
+from fer_core.errors import FerError, describe_os_error  # noqa: E402
 
 if TYPE_CHECKING:
     from fer_core.runs import Run
@@ -276,8 +278,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     members = [load_model(path) for path in args.runs]
     names = args.names or member_names(members)
     model = build_ensemble(members, names, args.tta)
-    run.root.mkdir(parents=True, exist_ok=True)
-    for stale in (run.metrics_file, run.predictions_file):  # from an earlier ensemble in this folder
+    for stale in (run.metrics_file, run.predictions_file) if run.root.is_dir() else ():  # an earlier ensemble's
         stale.unlink(missing_ok=True)
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
@@ -381,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
 
             import_keras_quietly()
         COMMANDS[args.command](args)
-    except FerError as exc:
-        print(f"fer: error: {exc}", file=sys.stderr)
+    except (FerError, OSError) as exc:  # a FerError's message is its line; an OSError names its path
+        print(f"fer: error: {describe_os_error(exc) if isinstance(exc, OSError) else exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fer: interrupted (a training run resumes from its last finished epoch)", file=sys.stderr)

@@ -20,10 +20,14 @@ paths, sizes and modification times.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import sys
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,14 +35,14 @@ import numpy as np
 import pandas as pd
 
 from fer_core.errors import DataError, shorten
-from fer_core.ferplus import find_votes, read_votes
+from fer_core.ferplus import VOTE_COLUMNS, find_votes, read_votes
 from fer_core.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
 from fer_core.paths import DATA_VARIABLE, data_from_env, ferplus_from_env
 from fer_core.paths import cache_dir as default_cache_dir  # noqa: F401 (the old name, kept for importers)
-from fer_core.runs import atomic_path
+from fer_core.runs import remove_dead_temps, write_cache_file
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: each entry lists its arrays (``keys``), so one that lost an array is seen as damaged
 HOW_TO_GET = (
     "get FER2013 (fer2013.csv from the Kaggle 'Challenges in Representation Learning: "
     "Facial Expression Recognition' competition) and pass --data PATH or set FER_DATA"
@@ -415,6 +419,7 @@ def cache_key(plan: list[tuple[str, Path]]) -> str:
 
 
 def _save_cache(path: Path, splits: dict[str, Split]) -> None:
+    """Cache the parsed splits; a cache that cannot be written is skipped with a warning."""
     arrays = {}
     for name, split in splits.items():
         arrays[f"{name}/images"] = split.images
@@ -422,22 +427,54 @@ def _save_cache(path: Path, splits: dict[str, Split]) -> None:
         for key, array in (("labels", split.labels), ("votes", split.votes)):
             if array is not None:
                 arrays[f"{name}/{key}"] = array
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
+    arrays["keys"] = np.array(sorted(arrays))
+    write_cache_file(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def _load_cache(path: Path) -> dict[str, Split] | None:
+    """The cached splits, or None when there is no cache entry. A damaged entry (cut short, a key
+    or a split's array missing, wrong shapes) is removed with a warning, so it is parsed again."""
+    if not path.is_file():
+        return None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, KeyError):
-        return None  # missing or unreadable: parse the source again
-    names = {k.split("/")[0] for k in arrays}
-    return {
-        n: Split(arrays[f"{n}/images"], arrays.get(f"{n}/labels"), arrays[f"{n}/ids"], arrays.get(f"{n}/votes"))
-        for n in SPLITS
-        if n in names
-    }
+            return _cached_splits({k: npz[k] for k in npz.files})
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"warning: {path}: damaged cache entry ({reason}); removed, parsing the source again", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def _cached_splits(arrays: dict[str, np.ndarray]) -> dict[str, Split]:
+    """The splits in a cache entry's arrays (``<split>/images``, ``/ids``, optional ``/labels`` and ``/votes``, and
+    ``keys``: the names of all of them).
+
+    Raises:
+        ValueError: an array is missing or has the wrong dtype or shape (a damaged entry).
+    """
+    if "keys" not in arrays:
+        raise ValueError("no list of its arrays")
+    missing = sorted(set(arrays["keys"].tolist()) - set(arrays))
+    if missing:
+        raise ValueError(f"lacks {', '.join(missing)}")
+    splits = {}
+    for name in (n for n in SPLITS if f"{n}/images" in arrays or f"{n}/ids" in arrays):
+        images, ids, labels, votes = (arrays.get(f"{name}/{k}") for k in ("images", "ids", "labels", "votes"))
+        if images is None or ids is None:
+            raise ValueError(f"split '{name}' lacks {'images' if images is None else 'ids'}")
+        n = len(images)
+        if images.dtype != np.uint8 or images.shape != (n, IMAGE_SIZE, IMAGE_SIZE) or ids.shape != (n,):
+            raise ValueError(f"split '{name}' has images {images.dtype} {images.shape} and ids {ids.shape}")
+        if labels is not None and (labels.shape != (n,) or n and not 0 <= labels.min() <= labels.max() < NUM_CLASSES):
+            raise ValueError(f"split '{name}' has labels of shape {labels.shape} or outside 0..{NUM_CLASSES - 1}")
+        if votes is not None and (votes.dtype != np.uint8 or votes.shape != (n, len(VOTE_COLUMNS))):
+            raise ValueError(f"split '{name}' has votes {votes.dtype} {votes.shape}")
+        splits[name] = Split(images, labels, ids, votes)
+    if not splits:
+        raise ValueError("no split in it")
+    return splits
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -464,11 +501,14 @@ def load_fer2013(
 
     Raises:
         DataError: one line naming the file, the 1-based row or the image, and
-            what was expected. Nothing is cached when parsing fails.
+            what was expected. Nothing is cached when parsing fails; a cache that
+            cannot be written is skipped with a warning, a damaged one rebuilt.
     """
     source = find_data(path)
     plan = _plan(source, ferplus)
     cache_file = Path(cache_dir or default_cache_dir()) / f"fer2013-{cache_key(plan)}.npz"
+    if cache:
+        remove_dead_temps(cache_file.parent)  # a cache write cut short by a kill
     splits = _load_cache(cache_file) if cache else None
     if splits is None:
         splits = _parse(plan)

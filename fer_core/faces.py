@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fer_core.images import open_image, to_face_array
+from fer_core.images import read_gray, to_face_array
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the gray photo
 Point = tuple[float, float]  # x, y in pixels of the gray photo
@@ -56,7 +56,7 @@ def read_photo(source: str | Path | bytes, name: str | None = None) -> np.ndarra
     Raises:
         ImageError: one line naming the image when it is missing, corrupt or too large.
     """
-    image = open_image(source, name).convert("L")
+    image = read_gray(source, name)
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     return np.asarray(image, np.uint8)
 

@@ -29,7 +29,7 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.paths import filter_cache_dir
-from fer_core.runs import atomic_path, write_npz
+from fer_core.runs import atomic_path, make_folder, write_cache_file, write_npz
 
 CHUNK = 32  # filters per batched optimization and per file
 STEPS = 64  # gradient-ascent steps of the cached images
@@ -115,12 +115,21 @@ class FilterCache:
             saved = self.read(layer, start, stop)
             if saved is None:
                 saved = gradient_ascent(model, layer, np.arange(start, stop), steps=self.steps).images
-                write_npz((into or self.user) / self.file_name(layer, start, stop), images=saved)
+                self._keep(saved, (into or self.user) / self.file_name(layer, start, stop), required=into is not None)
             found.append(saved)
             if on_progress:
                 on_progress(done / len(parts))
         offset = parts[0][0]
         return np.concatenate(found)[first - offset : last - offset]
+
+    @staticmethod
+    def _keep(images: np.ndarray, path: Path, required: bool) -> None:
+        """Save a computed chunk: beside a model (``required``) a failed write is an error; in the
+        user cache it is skipped with a warning (the images are recomputed next time)."""
+        if required:
+            write_npz(path, images=images)
+        else:
+            write_cache_file(path, lambda tmp: np.savez_compressed(tmp, images=images))
 
 
 def _read_images(path: Path | None, count: int) -> np.ndarray | None:
@@ -158,7 +167,7 @@ def precompute(
     unknown = sorted(set(names) - set(conv_layer_names(model)))
     if unknown:
         raise FerError(f"{model_path}: no conv layer {', '.join(unknown)} (it has {', '.join(conv_layer_names(model))})")
-    cache.shipped.mkdir(parents=True, exist_ok=True)
+    make_folder(cache.shipped)
     for layer in names:
         cache.images(model, layer, on_progress=(lambda f, layer=layer: on_progress(layer, f)) if on_progress else None,
                      into=cache.shipped)

@@ -34,7 +34,8 @@ from fer_core.label_noise import vote_targets
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models import build_model, flat_layers, load_model, with_center_crop
 from fer_core.precise_bn import PreciseValidation, sample_faces
-from fer_core.runs import Run, atomic_path, format_duration, run_lock, seconds_per_epoch, write_json
+from fer_core.runs import (Run, atomic_path, format_duration, make_folder, remove_dead_temps, run_lock,
+                           seconds_per_epoch, write_json)
 from fer_core.swa import prune_snapshots, snapshot_path
 
 # ----------------------------------------------------------------------------- data
@@ -440,7 +441,7 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
         elif done:
             print(f"Resuming {run.root} at epoch {done + 1} of {config.epochs}", file=sys.stderr)
     if chief:
-        run.root.mkdir(parents=True, exist_ok=True)
+        make_folder(run.root)
         write_json(run.config_file, config.to_dict())
     if done >= config.epochs:
         return

@@ -81,3 +81,50 @@ def kaggle_folder(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
     write_text(folder / "fer2013.csv.gz", kaggle_csv(images[:35], labels[:35], usages), gz=True)
     write_text(folder / "private_test.csv.gz", id_csv(images[35:]), gz=True)
     return folder, images, labels
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder`` as ``{relative path: (size, mtime_ns)}`` (links not followed):
+    equal snapshots before and after a command show that it changed nothing there."""
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+def one_error_line(stderr: str) -> str:
+    """The one ``fer: error: ...`` line a failed command printed (asserting there is no traceback and no other)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("fer: ")]
+    assert len(lines) == 1 and lines[0].startswith("fer: error: "), stderr
+    return lines[0].removeprefix("fer: error: ")
+
+
+REPO = Path(__file__).resolve().parents[1]
+_WRITER = """import os, sys
+from fer_core.runs import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_bytes(os.urandom(int(sys.argv[2])))
+    print(tmp, flush=True)
+    sys.stdin.read()  # mid-write until killed
+"""
+
+
+def start_write(target: Path, size: int = 1 << 20):
+    """A process caught in the middle of an atomic write of ``target`` (``size`` bytes written so far):
+    ``(process, its temporary file)``; kill the process to leave that file as a kill during a write does."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", _WRITER, str(target), str(size)], cwd=REPO,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return process, Path(process.stdout.readline().strip())
+
+
+def killed_write(target: Path, size: int = 1 << 20) -> Path:
+    """The temporary file a ``kill -9`` during an atomic write of ``target`` leaves behind (``target`` itself,
+    if it was there, is left as it was)."""
+    before = target.read_bytes() if target.is_file() else None
+    process, temp = start_write(target, size)
+    process.kill()
+    process.wait()
+    assert temp.is_file() and temp.stat().st_size == size
+    assert (target.read_bytes() if target.is_file() else None) == before
+    return temp

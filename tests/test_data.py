@@ -6,7 +6,8 @@ from fer_core import cli
 from fer_core.data import load_fer2013
 from fer_core.errors import DataError
 from fer_core.labels import EMOTIONS
-from tests.conftest import files_under, id_csv, kaggle_csv, make_faces, one_error_line, pixel_text, write_text
+from tests.conftest import (files_under, id_csv, kaggle_csv, killed_write, make_faces, one_error_line, pixel_text,
+                            write_text)
 
 
 def assert_split(split, images, labels):
@@ -109,6 +110,40 @@ def test_cached_load_serves_same_arrays(kaggle_folder):
         np.testing.assert_array_equal(first[name].images, second[name].images)
         np.testing.assert_array_equal(first[name].ids, second[name].ids)
     assert second["private"].labels is None
+
+
+def _cut_short(entry):
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+
+
+def _drop_labels(entry):
+    with np.load(entry) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "train/labels"}
+    np.savez(entry, **arrays)
+
+
+@pytest.mark.parametrize("damage", [_cut_short, _drop_labels])
+def test_a_damaged_cache_entry_is_removed_and_rebuilt(kaggle_folder, tmp_path, capsys, damage):
+    folder, images, labels = kaggle_folder
+    load_fer2013(folder)
+    (entry,) = (tmp_path / "cache").glob("*.npz")
+    good = entry.read_bytes()
+    damage(entry)
+    assert entry.read_bytes() != good
+    assert cli.main(["data", "--data", str(folder)]) == 0
+    assert capsys.readouterr().err.startswith(f"warning: {entry}: damaged cache entry (")
+    assert entry.read_bytes() == good  # rebuilt
+    assert_split(load_fer2013(folder)["train"], images[:21], labels[:21])
+    assert capsys.readouterr().err == ""  # and served from the cache again
+
+
+def test_a_cache_write_killed_half_way_leaves_no_temporary_file_after_the_next_load(kaggle_folder, tmp_path):
+    folder, images, labels = kaggle_folder
+    cache = tmp_path / "cache"
+    temp = killed_write(cache / "fer2013-0123456789abcdef01234567.npz", size=16 << 20)  # 16 MB, as in the issue
+    assert_split(load_fer2013(folder)["train"], images[:21], labels[:21])
+    assert not temp.exists()
+    assert [p.suffix for p in cache.iterdir()] == [".npz"]
 
 
 # ----------------------------------------------------------------------------- real data

@@ -1,18 +1,25 @@
 """A run folder's status and history, from its files alone, half-written ones included."""
 
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from fer_core import cli
 from fer_core.accel import resolve_jit
 from fer_core.config import TrainConfig
+from fer_core.data import load_fer2013
 from fer_core.runs import (
     Run,
     differing_options,
     format_duration,
     merge_histories,
+    remove_dead_temps,
     run_status,
     run_summary,
     seconds_per_epoch,
@@ -20,6 +27,7 @@ from fer_core.runs import (
     write_json,
 )
 from fer_core.train import epoch_line
+from tests.conftest import REPO, one_error_line, snapshot, start_write
 
 
 def _run(tmp_path, epochs=10, done=None) -> Run:
@@ -318,3 +326,108 @@ def test_ablation_folder_from_fer_ablation_or_the_shipped_one(tmp_path):
     assert ablation_folder(root, {}) == root / "assets" / "ablation"
     assert ablation_folder(root, {"FER_ABLATION": str(tmp_path / "outside")}) == tmp_path / "outside"
     assert ablation_folder(root, {"FER_ABLATION": str(tmp_path / "gone")}) is None
+
+
+# ----------------------------------------------------------------------------- writes that fail, writes cut short
+
+
+@pytest.fixture
+def tiny_model(tmp_path) -> Path:
+    """A small ``.keras`` file keeping the saved-model contract (48x48x1 pixels in, 7 probabilities out)."""
+    from tests.vis.conftest import tiny_cnn
+
+    path = tmp_path / "tiny" / "model.keras"
+    path.parent.mkdir()
+    tiny_cnn().save(path)
+    return path
+
+
+def _fails_cleanly(tmp_path, capsys, argv: list[str]) -> str:
+    """Run ``fer ARGV``: it exits 2 with one line and changes nothing under ``tmp_path``; return the line."""
+    before = snapshot(tmp_path)
+    assert cli.main(argv) == 2
+    assert snapshot(tmp_path) == before
+    return one_error_line(capsys.readouterr().err)
+
+
+def test_an_out_that_cannot_be_written_is_one_line_naming_it(tmp_path, kaggle_folder, tiny_model, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = str(kaggle_folder[0])
+    load_fer2013(folder)  # parsed and cached before the snapshots: what fails below is the write alone
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file where a folder is expected")
+    predict = ["predict", str(tiny_model), "--split", "private", "--data", folder, "--out"]
+    assert _fails_cleanly(tmp_path, capsys, predict + [str(tmp_path)]) == f"{tmp_path}: cannot write (is a folder, not a file)"
+    under = blocker / "sub" / "submission.csv"
+    assert _fails_cleanly(tmp_path, capsys, predict + [str(under)]) == \
+        f"{under}: cannot write ({blocker} is a file, not a folder)"
+    ensemble = ["ensemble", str(tiny_model), "--tta", "none", "--out", str(blocker)]
+    assert _fails_cleanly(tmp_path, capsys, ensemble) == \
+        f"{blocker / 'model.keras'}: cannot write ({blocker} is a file, not a folder)"
+    train = ["train", "--data", folder, "--epochs", "1", "--batch-size", "8", "--out", str(blocker)]
+    assert _fails_cleanly(tmp_path, capsys, train) == f"{blocker}: cannot create the folder (a file is in the way)"
+
+
+def test_a_read_only_out_folder_is_one_line(tmp_path, kaggle_folder, tiny_model, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        try:
+            (locked / "probe").touch()
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("running as root: chmod does not stop writes (the out-under-a-file case covers refusal)")
+        out = locked / "submission.csv"
+        argv = ["predict", str(tiny_model), "--split", "private", "--data", str(kaggle_folder[0]), "--out", str(out)]
+        load_fer2013(kaggle_folder[0])
+        assert _fails_cleanly(tmp_path, capsys, argv) == f"{out}: cannot write (permission denied)"
+    finally:
+        locked.chmod(0o755)
+
+
+def test_a_write_cut_short_by_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, tiny_model):
+    """A file-size limit (``RLIMIT_FSIZE``) stands in for a full disk: the OS refuses the write
+    part way through, as with ``ENOSPC`` (here ``EFBIG``)."""
+    resource = pytest.importorskip("resource")
+    limit = 4096  # below the size of the model file
+    assert tiny_model.stat().st_size > limit
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d)); "
+            "from fer_core.cli import main; sys.exit(main(sys.argv[1:]))" % (limit, limit))
+    out = tmp_path / "ensemble"
+    before = snapshot(tmp_path)
+    done = subprocess.run([sys.executable, "-c", code, "ensemble", str(tiny_model), "--tta", "none", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                          timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert one_error_line(done.stderr) == (f"{out / 'model.keras'}: cannot write (file too large for the file system "
+                                           "or the process's file-size limit)")
+    assert snapshot(tmp_path) == before  # no temporary file, no empty folder
+
+
+def test_a_cache_that_cannot_be_written_is_skipped_with_a_warning(tmp_path, kaggle_folder, capsys, monkeypatch):
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("FER_CACHE names this file")
+    monkeypatch.setenv("FER_CACHE", str(blocker))
+    before = snapshot(tmp_path)
+    assert cli.main(["data", "--data", str(kaggle_folder[0])]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[:2] for line in out.splitlines()[2:5]] == [["train", "21"], ["public", "14"], ["private", "5"]]
+    assert re.fullmatch(rf"warning: cache not written: {re.escape(str(blocker))}/fer2013-\w+\.npz: cannot write "
+                        rf"\({re.escape(str(blocker))} is a file, not a folder\); going on without it\n", err)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_temporary_file_is_kept_while_written_and_removed_once_its_writer_is_killed(tmp_path):
+    target = tmp_path / "cache" / "fer2013-0123.npz"
+    process, temp = start_write(target)
+    try:
+        assert temp.parent == target.parent and temp.stat().st_size == 1 << 20
+        assert remove_dead_temps(target.parent) == [] and temp.is_file()  # its writer is alive
+    finally:
+        process.kill()
+        process.wait()
+    (target.parent / "notes.txt").write_text("not a temporary file")
+    assert remove_dead_temps(target.parent) == [temp]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["notes.txt"]
