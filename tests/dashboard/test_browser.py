@@ -44,7 +44,7 @@ PAGES = {  # sidebar link -> the page's heading
 }
 LOADED = """() => Array.from(document.images).every(image => image.complete)
     && !document.querySelector('[data-testid="stSkeleton"]')"""  # images in, charts and tables drawn
-SLOW = 90_000  # ms: the first page loads TensorFlow and the model
+SLOW = 180_000  # ms: the first page loads TensorFlow and the model (minutes when a training run shares the CPU)
 URLS = {  # url path -> the page's heading
     "model": "Model", "filters": "Filters", "compare": "Compare runs", "training": "Training",
     "confusion": "Confusion matrix", "misclassified": "Misclassified faces", "saliency": "Saliency",
