@@ -321,7 +321,17 @@ def _predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
     from fer_core.misclassified import predictions_table
 
     split = _public(source)
-    return predictions_table(_stored_probabilities(key, source), split.labels, split.ids)
+    return predictions_table(_stored_probabilities(key, source), split.labels, split.ids, split.votes)
+
+
+@st.cache_data(show_spinner="Ranking likely label errors with cleanlab…", max_entries=8)
+def label_issue_scores(key: ModelKey, source: str) -> np.ndarray:
+    """``float64 (N,)`` 0..1 per PublicTest face, high = its label is likely wrong (1 - cleanlab's label quality).
+
+    Call after :func:`predictions_frame`, which has the faces scored."""
+    from fer_core.label_noise import label_quality
+
+    return 1.0 - label_quality(_stored_probabilities(key, source), _public(source).labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -340,6 +340,7 @@ def check_inputs(args: argparse.Namespace) -> None:
         FerError: the first problem, in one line.
     """
     from fer_core.data import find_data
+    from fer_core.images import read_gray
     from fer_core.paths import model_file
 
     for path in [getattr(args, "run", None), getattr(args, "init", None), *(getattr(args, "runs", None) or [])]:
@@ -348,8 +349,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if getattr(args, "data", None) is not None or args.command in NEEDS_DATA or getattr(args, "split", None):
         find_data(args.data)
     for path in getattr(args, "images", None) or []:
-        if not Path(path).is_file():
-            raise FerError(f"{path}: no such image file")
+        read_gray(path)  # decoded as fer predict will (Pillow only, no TensorFlow yet)
     if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
         raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
     if args.command == "train":

@@ -48,6 +48,8 @@ def _open_regular_file(path: str | Path, label: str) -> BinaryIO:
     without ``O_NONBLOCK`` would wait for a writer forever)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ImageError(f"{label}: no such image file") from None
     except OSError as exc:
         raise ImageError(f"{label}: cannot open image ({exc.strerror or exc})") from None
     mode = os.fstat(fd).st_mode

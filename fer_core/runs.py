@@ -375,7 +375,7 @@ def run_lock(folder: str | Path) -> Iterator[None]:
     """
     folder = Path(folder)
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     path = folder / LOCK_FILE
     try:
         fd = _lock(path)

@@ -44,7 +44,8 @@ def test_confusion_page_shows_both_matrices_and_their_change(open_page, app_env)
 def test_confusion_page_with_the_same_model_twice_shows_one(open_page):
     at = open_page("confusion", compare="tiny-a")
     no_exception(at)
-    assert len(plotly_figures(at)) == 1
+    titles = [figure["layout"].get("title", {}).get("text", "") for figure in plotly_figures(at)]
+    assert titles.count("FER+'s annotators") == 1 and len(titles) == 2  # one model's matrix, beside the annotators
 
 
 def test_misclassified_page_filters_the_disagreements(open_page, app_env):
