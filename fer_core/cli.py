@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model (resumes an interrupted run)")
     _add_config_flags(train, TrainConfig)
+    train.add_argument("--restart", action="store_true",
+                       help="train the run in --out from scratch: its checkpoint, history and models are removed first "
+                            "(the way out of a damaged checkpoint)")
 
     data = commands.add_parser("data", help="check the dataset and show its splits and class counts")
     data.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
@@ -101,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
-    run = train(config)
+    run = train(config, restart=args.restart)
     print(f"run: {run.root}")
     if run.metrics_file.is_file():
         print(f"public accuracy: {run.metrics()['accuracy']:.5f}")
