@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model (resumes an interrupted run)")
     _add_config_flags(train, TrainConfig)
+    train.add_argument("--restart", action="store_true",
+                       help="train the run in --out from scratch: its checkpoint, history and models are removed first "
+                            "(the way out of a damaged checkpoint)")
 
     data = commands.add_parser("data", help="check the dataset and show its splits and class counts")
     data.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
@@ -119,7 +122,7 @@ def _train_config(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> None:
     from fer_core.train import train
 
-    run = train(_train_config(args))
+    run = train(_train_config(args), restart=args.restart)
     print(f"run: {run.root}")
     if run.metrics_file.is_file():
         print(f"public accuracy: {run.metrics()['accuracy']:.5f}")

@@ -103,24 +103,27 @@ def _locked_temp(path: Path, suffix: str) -> tuple[int, Path]:
     descriptor returned with it; the lock ends with this process, however it ends."""
     while True:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-        if fcntl is None or (_try_lock(fd) and os.fstat(fd).st_nlink):  # not swept before it was locked
+        locked = _lock(fd)
+        if locked is None or (locked and os.fstat(fd).st_nlink):  # not swept away before it was locked
             break
-        os.close(fd)
+        os.close(fd)  # a sweep took it first and removes it
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
     return fd, Path(tmp)
 
 
-def _try_lock(fd: int) -> bool:
-    """Take an exclusive ``flock`` on ``fd`` without waiting; False when another open file holds one
-    (or where there is no ``flock``: then every temporary file counts as in use)."""
+def _lock(fd: int) -> bool | None:
+    """Take an exclusive ``flock`` on ``fd`` without waiting: True when taken, False when another open
+    file holds one, None where the system or file system has no ``flock`` (then nothing is swept)."""
     if fcntl is None:
-        return False
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         return False
+    except OSError:
+        return None
     return True
 
 
@@ -150,7 +153,7 @@ def remove_dead_temps(folder: str | Path, target: str | None = None) -> list[Pat
         except OSError:
             continue
         try:
-            if _try_lock(fd):
+            if _lock(fd):
                 (folder / name).unlink()
                 removed.append(folder / name)
         except OSError:

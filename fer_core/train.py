@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
+import shutil
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import keras
@@ -316,10 +319,10 @@ class RunRecorder(keras.callbacks.Callback):
             self.model.save(tmp)
         self.run.write_history(self.rows)
         self.logs = write_scalars(self.run.logs_dir, self.rows[-1], self.logs)
-        previous = self.run.state()
         write_json(self.run.state_file, {"epoch": epoch, "checkpoint": checkpoint.name, "best": self.best})
-        if previous and previous["checkpoint"] != checkpoint.name:
-            (self.run.checkpoint_dir / previous["checkpoint"]).unlink(missing_ok=True)
+        for older in self.run.checkpoint_dir.glob("epoch-*.keras"):  # the one before, or one a resume skipped
+            if older != checkpoint:
+                older.unlink(missing_ok=True)
 
 
 def write_scalars(logs_dir: Path, row: dict, writer=None):
@@ -415,19 +418,88 @@ def _check_same_config(run: Run, config: TrainConfig) -> None:
             )
 
 
+RESTART_HINT = "run the same command with --restart to train this run from scratch (its history and models are replaced)"
+CHECKPOINT_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a damaged .keras file raises
+
+
 def _resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.Model | None, int, list[dict], float]:
-    """Load the last checkpoint if the run has one: (model, epochs done, history, best)."""
-    state = run.state() if run.config_file.is_file() else None
+    """Load the last checkpoint if the run has one: (model, epochs done, history, best).
+
+    Raises:
+        FerError: one line naming a damaged ``state.json`` or checkpoint (when no earlier
+            checkpoint loads either) and the way out, ``--restart``.
+    """
+    state = _checkpoint_state(run) if run.config_file.is_file() else None
     if state is None:
         return None, 0, [], -1.0
     _check_same_config(run, config)
-    model = keras.models.load_model(run.checkpoint_dir / state["checkpoint"], safe_mode=True)
+    model, done = _load_checkpoint(run, state)
     model.jit_compile = resolve_jit(config.jit)  # the checkpoint keeps the setting it was compiled with
     if run.config().get("epochs") != config.epochs and config.schedule == "cosine":
         # The cosine schedule spans the run: stretch it to the new length.
         model.optimizer._learning_rate = learning_rate(config, steps_per_epoch)
-    history = [r for r in run.history() if r["epoch"] <= state["epoch"]]
-    return model, int(state["epoch"]), history, float(state["best"])
+    history = [r for r in run.history() if r["epoch"] <= done]
+    return model, done, history, float(state["best"])
+
+
+def _checkpoint_state(run: Run) -> dict | None:
+    """``checkpoint/state.json`` with its ``epoch`` (int), ``checkpoint`` (a file name) and ``best`` (float) checked."""
+    try:
+        state = run.state()
+        if state is not None:
+            state = {**state, "epoch": int(state["epoch"]), "checkpoint": Path(state["checkpoint"]).name,
+                     "best": float(state["best"])}
+    except (FerError, KeyError, TypeError, ValueError) as exc:
+        reason = f"lacks {exc}" if isinstance(exc, KeyError) else str(exc).removeprefix(f"{run.state_file}: ")
+        raise FerError(f"{run.state_file}: damaged ({reason}); {RESTART_HINT}") from None
+    return state
+
+
+def _checkpoint_epoch(path: Path) -> int | None:
+    """The epoch of a checkpoint file named ``epoch-XXXX.keras``, or None for another name."""
+    match = re.fullmatch(r"epoch-(\d+)\.keras", path.name)
+    return int(match[1]) if match else None
+
+
+def _load_checkpoint(run: Run, state: dict) -> tuple[keras.Model, int]:
+    """The checkpoint ``state`` names and its epoch; when that file is missing or damaged, the newest
+    earlier one that loads (with a warning: the epochs after it are trained again)."""
+    named = run.checkpoint_dir / state["checkpoint"]
+    epochs = {path: _checkpoint_epoch(path) for path in run.checkpoint_dir.glob("epoch-*.keras")}
+    earlier = sorted((p for p, e in epochs.items() if e is not None and e < state["epoch"]), key=epochs.get, reverse=True)
+    problem = None
+    for path in [named, *earlier]:
+        try:
+            model = keras.models.load_model(path, safe_mode=True)
+        except CHECKPOINT_ERRORS as exc:
+            problem = problem or _checkpoint_problem(path, exc)
+            continue
+        if path == named:
+            return model, state["epoch"]
+        epoch = epochs[path]
+        print(f"warning: {named}: {problem}; resuming from {path.name} instead (training again from epoch "
+              f"{epoch + 1})", file=sys.stderr)
+        return model, epoch
+    raise FerError(f"{named}: {problem}, and no earlier checkpoint to resume from; {RESTART_HINT}")
+
+
+def _checkpoint_problem(path: Path, exc: Exception) -> str:
+    """What is wrong with a checkpoint that did not load, in a few words."""
+    if not path.is_file():
+        return "checkpoint missing"
+    if not zipfile.is_zipfile(path):
+        return f"checkpoint damaged (cut short or not a .keras archive: {path.stat().st_size:,} bytes)"
+    return f"checkpoint damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+
+
+def clear_training(run: Run) -> None:
+    """Remove what training wrote in ``run`` (config, history, models, checkpoints, snapshots, logs,
+    scores), so ``fer train --restart`` starts it over; other files (a report, a submission) stay."""
+    for file in (run.config_file, run.history_file, run.model_file, run.metrics_file, run.predictions_file,
+                 run.heartbeat_file):
+        file.unlink(missing_ok=True)
+    for folder in (run.checkpoint_dir, run.snapshot_dir, run.logs_dir):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, verbose) -> None:
@@ -475,8 +547,12 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
         raise _diverged_error(run, recorder.diverged, config)
 
 
-def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | str = "auto") -> Run:
+def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | str = "auto", restart: bool = False) -> Run:
     """Train (or resume) the run ``config`` describes; evaluate its best model on PublicTest.
+
+    With ``restart``, what an earlier run in the folder trained is removed first
+    (:func:`clear_training`), once the data has loaded. Temporary files that a killed
+    write left in the run folder are removed (:func:`fer_core.runs.remove_dead_temps`).
 
     Precision follows ``config.precision`` (see :mod:`fer_core.accel`); the
     global Keras dtype policy is restored afterwards. Under ``TF_CONFIG`` every
@@ -503,6 +579,11 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
                        f"beside the FER2013 CSV or set FER_PLUS (see fer data)")
     run = Run(config.run_dir())
     with run_lock(run.root) if is_chief() else contextlib.nullcontext():  # one trainer per folder
+        if is_chief():
+            if restart:
+                clear_training(run)
+            for folder in (run.root, run.checkpoint_dir, run.snapshot_dir):
+                remove_dead_temps(folder)
         keras.utils.set_random_seed(config.seed)
         previous_policy = keras.mixed_precision.dtype_policy()
         keras.mixed_precision.set_dtype_policy(resolve_precision(config.precision))

@@ -22,6 +22,9 @@ from fer_core.models import load_model
 from fer_core.runs import Run, run_status
 from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, one_error_line, write_text
 
+
+from tests.conftest import REAL_DATA, id_csv, kaggle_csv, killed_write, make_faces, one_error_line, snapshot, write_text
+
 EPOCH_SECONDS_LIMIT = 600
 
 
@@ -493,3 +496,46 @@ def test_a_second_trainer_in_a_busy_run_folder_is_refused_naming_the_first_and_a
     with run_lock(out):  # taken over
         assert json.loads((out / ".lock").read_text())["pid"] == os.getpid()
     assert not (out / ".lock").exists()
+
+
+
+@pytest.mark.slow
+def test_a_damaged_checkpoint_is_named_with_the_way_out_and_killed_writes_are_swept(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    out = tmp_path / "run"
+    run = Run(out)
+    train = ["train", "--data", str(folder), "--out", str(out), "--batch-size", "8", "--epochs"]
+    assert cli.main(train + ["2"]) == 0
+    assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["epoch-0002.keras", "state.json"]
+    checkpoint = run.checkpoint_dir / "epoch-0002.keras"
+    whole = checkpoint.read_bytes()
+    checkpoint.write_bytes(whole[:100_000])  # cut short, as by a full disk or an interrupted copy
+    leftover = killed_write(run.model_file, size=0)  # a kill as model.keras was being written: a 0-byte temp
+    capsys.readouterr()
+
+    assert cli.main(train + ["3"]) == 2  # no earlier checkpoint: say so, and how to start over
+    assert one_error_line(capsys.readouterr().err) == (
+        f"{checkpoint}: checkpoint damaged (cut short or not a .keras archive: 100,000 bytes), and no earlier "
+        "checkpoint to resume from; run the same command with --restart to train this run from scratch "
+        "(its history and models are replaced)")
+    assert not leftover.exists()
+    before = snapshot(tmp_path)
+    assert cli.main(train + ["3"]) == 2 and snapshot(tmp_path) == before  # the refusal changes nothing
+
+    # An earlier checkpoint, as a kill between writing state.json and removing the older file leaves one
+    # (the whole epoch-2 file stands in for it: any loadable checkpoint of an earlier name will do).
+    (run.checkpoint_dir / "epoch-0001.keras").write_bytes(whole)
+    assert cli.main(train + ["3"]) == 0
+    assert (f"warning: {checkpoint}: checkpoint damaged (cut short or not a .keras archive: 100,000 bytes); "
+            "resuming from epoch-0001.keras instead (training again from epoch 2)") in capsys.readouterr().err
+    assert [row["epoch"] for row in run.history()] == [1, 2, 3]
+    assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["epoch-0003.keras", "state.json"]
+
+    run.state_file.write_text('{"epoch": 3, "checkp')  # cut short
+    assert cli.main(train + ["4"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"{run.state_file}: damaged (not valid JSON") and line.endswith(
+        "run the same command with --restart to train this run from scratch (its history and models are replaced)")
+    assert cli.main(train + ["1", "--restart"]) == 0
+    assert [row["epoch"] for row in run.history()] == [1]
+    assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["epoch-0001.keras", "state.json"]
