@@ -343,7 +343,7 @@ def check_unlocked(folder: str | Path) -> None:
         raise _busy(folder)
 
 
-def _lock(path: Path) -> int:
+def _lock_file(path: Path) -> int:
     """Open and exclusively flock ``path`` (created if missing); the open descriptor holds the lock.
 
     A holder that ends removes the file; when it did so between our ``open`` and ``flock``
@@ -381,7 +381,7 @@ def run_lock(folder: str | Path) -> Iterator[None]:
     make_folder(folder)
     path = folder / LOCK_FILE
     try:
-        fd = _lock(path)
+        fd = _lock_file(path)
     except FerError:
         _remove_if_empty(folder, created)
         raise
