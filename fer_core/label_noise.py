@@ -160,16 +160,16 @@ def ferplus_summary(probabilities: np.ndarray, labels: np.ndarray, votes: np.nda
         "misclassified": int(wrong.sum()),
         "sides": side_counts(sides),
         "annotator_confusion": annotator_confusion(y, votes).tolist(),
-        "label_issues": _detection(probabilities, y, votes, majority),
+        "label_issues": _detection(probabilities, y, votes),
     }
 
 
-def _detection(probabilities: np.ndarray, labels: np.ndarray, votes: np.ndarray, majority: np.ndarray) -> dict | None:
-    has = majority != NO_MAJORITY
-    differs = majority[has] != labels[has]
-    if differs.all() or not differs.any():
+def _detection(probabilities: np.ndarray, labels: np.ndarray, votes: np.ndarray) -> dict | None:
+    """:func:`label_issue_detection` of cleanlab's ranking, or ``None`` where it is undefined."""
+    try:
+        return label_issue_detection(label_quality(probabilities, labels), labels, votes)
+    except FerError:  # every face with a majority agrees with its label, or none does
         return None
-    return label_issue_detection(label_quality(probabilities, labels), labels, votes)
 
 
 def summary_sentences(summary: dict) -> list[str]:
