@@ -234,6 +234,25 @@ def test_clicking_a_confusion_cell_shows_that_pair(page):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_misclassified_tiles_show_their_votes_and_filter_by_the_annotators_side(page):
+    """Every tile on screen carries its FER+ votes (ten at most, most first); picking a side of the
+    annotators' radio leaves exactly the faces its count announced."""
+    open_page(page, "Misclassified", "Misclassified faces")
+    main = page.locator('[data-testid="stMain"]')
+    tiles = [text for text in main.locator('[data-testid="stCaptionContainer"]').all_inner_texts() if "FER+:" in text]
+    assert len(tiles) == 24  # the first page's tiles
+    for text in tiles:
+        counts = [int(n) for n in re.findall(r"[a-z]+ (\d+)", text.split("FER+:")[1])]
+        assert counts and counts == sorted(counts, reverse=True) and sum(counts) <= 10, text
+    option = main.get_by_text(re.compile(r"^the label \(\d+\)$"))
+    expected = int(re.search(r"\((\d+)\)", option.inner_text()).group(1))
+    option.click()
+    page.get_by_text(f"{expected} of {expected} misclassified faces").wait_for(timeout=SLOW)
+    settled(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, "misclassified-votes")
+
+
 def test_two_sessions_at_once_keep_their_own_choices(server_url, browser):
     """Two browser sessions pick different layers at the same time; each keeps its own."""
     tabs = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(2)]
