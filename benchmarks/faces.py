@@ -39,8 +39,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from PIL import Image  # noqa: E402
 
-from fer_core import faces  # noqa: E402
-from fer_core.images import to_face_array  # noqa: E402
+from fer_core.data import faces  # noqa: E402
+from fer_core.data.images import to_face_array  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ANGLES = (0, 15, 30, 45)
@@ -149,7 +149,7 @@ def run(finder, photos: list[Photo]) -> tuple[dict, dict[str, np.ndarray], int, 
 
 def agreement(crops: dict[str, np.ndarray], model, group: str, reference: str) -> dict[int, tuple[int, int]]:
     """``{angle: (same top-1 as the reference group at 0 degrees, found at both)}`` for one group of photos."""
-    from fer_core.evaluate import predict_proba
+    from fer_core.evaluation.scores import predict_proba
 
     keys = sorted(crops)
     top1 = dict(zip(keys, predict_proba(model, np.stack([crops[k] for k in keys])).argmax(axis=1)))
@@ -167,7 +167,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "assets" / "models" / "seed"), help="reads the emotions")
     parser.add_argument("--lfw", type=int, default=100, help="LFW faces to use, 0..100 (default: %(default)s)")
     args = parser.parse_args()
-    from fer_core.models import load_model
+    from fer_core.models.builders import load_model
 
     photos = [*astronaut_photos(), *lfw_photos(args.lfw)]
     model = load_model(args.model)

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from fer_core.data import load_fer2013
-from fer_core.models import load_model
+from fer_core.data.dataset import load_fer2013
+from fer_core.models.builders import load_model
 from fer_core.vis import saliency
 
 

@@ -39,11 +39,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fer_core.accel import resolve_jit, resolve_precision  # noqa: E402
+from fer_core.training.accel import resolve_jit, resolve_precision  # noqa: E402
 from fer_core.config import TrainConfig  # noqa: E402
-from fer_core.data import Split, load_fer2013  # noqa: E402
-from fer_core.models import build_model  # noqa: E402
-from fer_core.train import augmenter, make_dataset, new_model  # noqa: E402
+from fer_core.data.dataset import Split, load_fer2013  # noqa: E402
+from fer_core.models.builders import build_model  # noqa: E402
+from fer_core.training.loop import augmenter, make_dataset, new_model  # noqa: E402
 
 
 def training_images(count: int, data: str | None) -> Split:
@@ -225,7 +225,7 @@ def quality(epochs: int, data: str | None) -> tuple[float, float]:
     """
     import tempfile
 
-    from fer_core.train import train
+    from fer_core.training.loop import train
 
     dataset = load_fer2013(data)
     train_split, public = dataset["train"], dataset["public"]

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from fer_core.models import build_model, load_model  # noqa: E402
+from fer_core.models.builders import build_model, load_model  # noqa: E402
 from fer_core.vis import filters, saliency  # noqa: E402
 
 

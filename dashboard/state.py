@@ -30,17 +30,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fer_core import faces
-from fer_core.ablation import ablation_folder, ablation_rows
-from fer_core.data import HOW_TO_GET, Dataset, Split, load_fer2013
+from fer_core.data import faces
+from fer_core.evaluation.ablation import ablation_folder, ablation_rows
+from fer_core.data.dataset import HOW_TO_GET, Dataset, Split, load_fer2013
 from fer_core.errors import FerError
-from fer_core.evaluate import kept_probabilities, keep_probabilities, probabilities_file, saved_probabilities
-from fer_core.faces import read_photo
-from fer_core.filter_cache import STEPS as FILTER_STEPS
-from fer_core.filter_cache import FilterCache, file_digest
-from fer_core.images import ImageError
+from fer_core.evaluation.scores import kept_probabilities, keep_probabilities, probabilities_file, saved_probabilities
+from fer_core.data.faces import read_photo
+from fer_core.vis.filter_cache import STEPS as FILTER_STEPS
+from fer_core.vis.filter_cache import FilterCache, file_digest
+from fer_core.data.images import ImageError
 from fer_core.paths import data_from_env
-from fer_core.runs import Run, default_model_index, find_all_runs, find_models, find_runs, search_folders
+from fer_core.runs.folder import Run, default_model_index, find_all_runs, find_models, find_runs, search_folders
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def model_key(path: str) -> ModelKey:
 @st.cache_resource(show_spinner="Loading TensorFlow and the model…", max_entries=4)
 def load_model(key: ModelKey):
     """The Keras model of ``key``, loaded once and shared by every session (read-only)."""
-    from fer_core.models import load_model as load
+    from fer_core.models.builders import load_model as load
 
     return load(key.path)
 
@@ -253,14 +253,14 @@ def warm_up(path: str) -> None:
 @st.cache_data(show_spinner=False)
 def layer_table(key: ModelKey) -> pd.DataFrame:
     """One row per layer (nested models inlined): layer, type, output shape, parameters."""
-    from fer_core.models import layer_summary
+    from fer_core.models.builders import layer_summary
 
     return pd.DataFrame(layer_summary(load_model(key)))
 
 
 @st.cache_data(show_spinner=False)
 def conv_layers(key: ModelKey) -> list[str]:
-    from fer_core.models import conv_layer_names
+    from fer_core.models.builders import conv_layer_names
 
     return conv_layer_names(load_model(key))
 
@@ -288,7 +288,7 @@ def public_probabilities(key: ModelKey, source: str) -> np.ndarray:
 
 def score_public(key: ModelKey, source: str) -> background.Task:
     """Start scoring the PublicTest faces with the model in the background (once), kept on disk."""
-    from fer_core.evaluate import predict_in_chunks
+    from fer_core.evaluation.scores import predict_in_chunks
 
     images = _public(source).images
 
@@ -318,7 +318,7 @@ def predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
-    from fer_core.misclassified import predictions_table
+    from fer_core.evaluation.misclassified import predictions_table
 
     split = _public(source)
     return predictions_table(_stored_probabilities(key, source), split.labels, split.ids, split.votes)
@@ -329,7 +329,7 @@ def label_issue_scores(key: ModelKey, source: str) -> np.ndarray:
     """``float64 (N,)`` 0..1 per PublicTest face, high = its label is likely wrong (1 - cleanlab's label quality).
 
     Call after :func:`predictions_frame`, which has the faces scored."""
-    from fer_core.label_noise import label_quality
+    from fer_core.evaluation.label_noise import label_quality
 
     return 1.0 - label_quality(_stored_probabilities(key, source), _public(source).labels)
 
@@ -337,7 +337,7 @@ def label_issue_scores(key: ModelKey, source: str) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=256)
 def probabilities_of(key: ModelKey, faces: np.ndarray) -> np.ndarray:
     """``float32 (N, 7)`` for ``uint8 (N, 48, 48)`` faces."""
-    from fer_core.evaluate import predict_proba
+    from fer_core.evaluation.scores import predict_proba
 
     return predict_proba(load_model(key), faces)
 

@@ -15,11 +15,11 @@ import state
 import streamlit as st
 from PIL import Image
 
-from fer_core.data import Split
-from fer_core.evaluate import top_k_text
-from fer_core.faces import crop_face
-from fer_core.images import IMAGE_SUFFIXES, ImageError
-from fer_core.label_noise import votes_text
+from fer_core.data.dataset import Split
+from fer_core.evaluation.scores import top_k_text
+from fer_core.data.faces import crop_face
+from fer_core.data.images import IMAGE_SUFFIXES, ImageError
+from fer_core.evaluation.label_noise import votes_text
 from fer_core.labels import EMOTIONS
 from fer_core.vis import render
 

@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from fer_core.errors import FerError, describe_os_error  # noqa: E402
 
 if TYPE_CHECKING:
-    from fer_core.runs import Run
+    from fer_core.runs.folder import Run
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
@@ -120,7 +120,7 @@ def _train_config(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from fer_core.train import train
+    from fer_core.training.loop import train
 
     run = train(_train_config(args), restart=args.restart)
     print(f"run: {run.root}")
@@ -133,7 +133,7 @@ def cmd_data(args: argparse.Namespace) -> None:
 
     import numpy as np
 
-    from fer_core.data import load_fer2013
+    from fer_core.data.dataset import load_fer2013
     from fer_core.labels import EMOTIONS, NUM_CLASSES
 
     start = time.perf_counter()
@@ -160,7 +160,7 @@ def _print_votes(dataset) -> None:
 
 def _print_shift(dataset) -> None:
     """Brightness, contrast and sharpness per split, and a warning when Training differs from the test splits."""
-    from fer_core.shift import compare_splits
+    from fer_core.data.shift import compare_splits
 
     found = compare_splits(dataset)
     if not found.profiles:
@@ -173,12 +173,12 @@ def _print_shift(dataset) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from fer_core.data import load_fer2013
+    from fer_core.data.dataset import load_fer2013
     import numpy as np
 
-    from fer_core.evaluate import confusion_sentences, evaluate_run
-    from fer_core.models import load_model
-    from fer_core.runs import Run
+    from fer_core.evaluation.scores import confusion_sentences, evaluate_run
+    from fer_core.models.builders import load_model
+    from fer_core.runs.folder import Run
 
     model = load_model(args.run)
     public = load_fer2013(args.data, ferplus=args.ferplus)["public"]
@@ -197,8 +197,8 @@ def _print_ferplus(metrics: dict) -> None:
     """The FER+ lines of ``fer evaluate``: accuracy against the majority, the sides, the shared confusions."""
     import numpy as np
 
-    from fer_core.evaluate import confused_pairs
-    from fer_core.label_noise import shared_confusion_sentences, summary_sentences
+    from fer_core.evaluation.scores import confused_pairs
+    from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 
     print("\n".join(summary_sentences(metrics["ferplus"])))
     pairs = confused_pairs(np.asarray(metrics["confusion_matrix"]), 5)
@@ -208,9 +208,9 @@ def _print_ferplus(metrics: dict) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from fer_core.data import load_fer2013
-    from fer_core.evaluate import predict_proba, write_submission
-    from fer_core.models import load_model
+    from fer_core.data.dataset import load_fer2013
+    from fer_core.evaluation.scores import predict_proba, write_submission
+    from fer_core.models.builders import load_model
 
     if bool(args.images) == bool(args.split):
         raise FerError("predict needs either image files or --split (not both)")
@@ -226,9 +226,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 def _predict_photos(run: str, paths: list[str]) -> None:
     """One line per face found in each photo (the dashboard's Your photo page finds and crops the same)."""
-    from fer_core.evaluate import predict_proba, top_k
-    from fer_core.faces import faces_in, read_photo
-    from fer_core.models import load_model
+    from fer_core.evaluation.scores import predict_proba, top_k
+    from fer_core.data.faces import faces_in, read_photo
+    from fer_core.models.builders import load_model
 
     found = [(path, faces_in(read_photo(path))) for path in paths]  # validate all before loading the model
     model = load_model(run)
@@ -240,9 +240,9 @@ def _predict_photos(run: str, paths: list[str]) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
-    from fer_core.data import load_fer2013
-    from fer_core.precise_bn import calibrate_run
-    from fer_core.runs import Run
+    from fer_core.data.dataset import load_fer2013
+    from fer_core.training.precise_bn import calibrate_run
+    from fer_core.runs.folder import Run
 
     if args.faces < 1:
         raise FerError("--faces must be at least 1")
@@ -258,8 +258,8 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from fer_core.data import load_optional_dataset
-    from fer_core.report import write_report
+    from fer_core.data.dataset import load_optional_dataset
+    from fer_core.report.compute import write_report
 
     dataset = load_optional_dataset(args.data)
     out = Path(args.out) if args.out else _run_folder(args.run) / "report.html"
@@ -270,10 +270,10 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> None:
-    from fer_core.data import load_optional_dataset
-    from fer_core.ensemble import build_ensemble, member_names
-    from fer_core.models import load_model
-    from fer_core.runs import ENSEMBLE, Run, atomic_path, format_duration, merge_histories, write_json
+    from fer_core.data.dataset import load_optional_dataset
+    from fer_core.models.ensemble import build_ensemble, member_names
+    from fer_core.models.builders import load_model
+    from fer_core.runs.folder import ENSEMBLE, Run, atomic_path, format_duration, merge_histories, write_json
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
@@ -296,7 +296,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
           + f"; all {format_duration(sum(seconds.values()))}")
     dataset = load_optional_dataset(args.data)
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
-        from fer_core.evaluate import evaluate_run
+        from fer_core.evaluation.scores import evaluate_run
 
         metrics = evaluate_run(run, model, dataset["public"])
         print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
@@ -305,7 +305,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
 def _member_run(path: str) -> Run:
     """The run folder a member came from: the folder itself, or the one holding its ``.keras`` file
     (``RUN/model.keras``, ``RUN/snapshots/epoch-XXXX.keras``); its history is empty when there is none."""
-    from fer_core.runs import Run
+    from fer_core.runs.folder import Run
 
     path = Path(path)
     if path.is_dir():
@@ -316,8 +316,8 @@ def _member_run(path: str) -> Run:
 def cmd_filters(args: argparse.Namespace) -> None:
     import time
 
-    from fer_core.filter_cache import precompute
-    from fer_core.models import model_file
+    from fer_core.vis.filter_cache import precompute
+    from fer_core.paths import model_file
 
     path = model_file(args.run)
     start = time.perf_counter()
@@ -342,8 +342,8 @@ def check_inputs(args: argparse.Namespace) -> None:
     Raises:
         FerError: the first problem, in one line.
     """
-    from fer_core.data import find_data
-    from fer_core.images import read_gray
+    from fer_core.data.dataset import find_data
+    from fer_core.data.images import read_gray
     from fer_core.paths import model_file
 
     for path in [getattr(args, "run", None), getattr(args, "init", None), *(getattr(args, "runs", None) or [])]:
@@ -356,7 +356,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
         raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
     if args.command == "train":
-        from fer_core.runs import check_unlocked
+        from fer_core.runs.folder import check_unlocked
 
         config = _train_config(args)
         config.check()

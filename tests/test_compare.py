@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fer_core.compare import change_sentences, confusion_change, disagreements, matching_layer, row_fractions
+from fer_core.evaluation.compare import change_sentences, confusion_change, disagreements, matching_layer, row_fractions
 from fer_core.errors import FerError
 
 

@@ -7,7 +7,7 @@ import pytest
 from fer_core import cli
 from fer_core.config import TrainConfig
 from fer_core.errors import FerError
-from fer_core.runs import Run, write_json
+from fer_core.runs.folder import Run, write_json
 from tests.conftest import files_under, one_error_line
 
 REMOVED = {"blur": 1.5, "deblur": 2.8}  # in the config.json of runs saved before these options were removed
@@ -24,7 +24,7 @@ def test_fer_train_help_lists_no_removed_option(capsys):
 
 
 def test_a_run_saved_with_removed_options_resumes_and_still_refuses_a_real_change(tmp_path):
-    from fer_core.train import _check_same_config
+    from fer_core.training.loop import _check_same_config
 
     config = TrainConfig(out=str(tmp_path), normalization="per_image", epochs=3)
     write_json(Run(tmp_path).config_file, {**config.to_dict(), **REMOVED})
@@ -34,7 +34,7 @@ def test_a_run_saved_with_removed_options_resumes_and_still_refuses_a_real_chang
 
 
 def test_the_ablation_table_reads_runs_saved_with_removed_options(tmp_path):
-    from fer_core.report import ablation_runs
+    from fer_core.evaluation.ablation import ablation_runs
 
     config = {**TrainConfig(epochs=2, augment=False).to_dict(), **REMOVED}
     write_json(Run(tmp_path / "standardize-noaug").config_file, config)

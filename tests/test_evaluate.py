@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from fer_core.evaluate import confusion_matrix, metrics_from_probabilities, per_class_report, top_k, write_submission
+from fer_core.evaluation.scores import (
+    confusion_matrix, metrics_from_probabilities, per_class_report, top_k, write_submission,
+)
 
 
 def test_confusion_matrix_counts_true_rows_predicted_columns():
@@ -37,8 +39,8 @@ def test_submission_and_top_k(tmp_path):
 
 
 def test_top_k_text_and_best_epoch():
-    from fer_core.evaluate import top_k_text
-    from fer_core.runs import best_epoch
+    from fer_core.evaluation.scores import top_k_text
+    from fer_core.runs.folder import best_epoch
 
     probabilities = np.array([[0.1, 0.0, 0.6, 0.0, 0.1, 0.2, 0.0]])
     assert top_k_text(probabilities) == ["fear 60%, surprise 20%, angry 10%"]  # ties: lower class first
@@ -51,8 +53,8 @@ def test_top_k_text_and_best_epoch():
 def test_saved_probabilities_only_while_newer_than_the_model_and_for_the_same_split(tmp_path):
     import os
 
-    from fer_core.evaluate import saved_probabilities
-    from fer_core.runs import Run, write_npz
+    from fer_core.evaluation.scores import saved_probabilities
+    from fer_core.runs.folder import Run, write_npz
 
     run, labels = Run(tmp_path), np.array([0, 3, 6])
     probabilities = np.full((3, 7), 1 / 7, np.float64)
@@ -82,7 +84,7 @@ class _MeanBrightness:
 
 
 def test_predict_in_chunks_matches_one_pass_and_reports_progress_to_the_end():
-    from fer_core.evaluate import predict_in_chunks, predict_proba
+    from fer_core.evaluation.scores import predict_in_chunks, predict_proba
 
     faces = np.random.default_rng(0).integers(0, 256, (11, 48, 48), np.uint8)
     seen = []
@@ -92,7 +94,7 @@ def test_predict_in_chunks_matches_one_pass_and_reports_progress_to_the_end():
 
 
 def test_kept_probabilities_are_keyed_by_model_and_faces_and_checked(tmp_path, monkeypatch):
-    from fer_core.evaluate import keep_probabilities, kept_probabilities, probabilities_file
+    from fer_core.evaluation.scores import keep_probabilities, kept_probabilities, probabilities_file
 
     monkeypatch.setenv("FER_CACHE", str(tmp_path))
     faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), np.uint8)

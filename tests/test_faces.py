@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core import faces
-from fer_core.images import to_face_array
+from fer_core.data import faces
+from fer_core.data.images import to_face_array
 
 ASTRONAUT_EYES = (225.0, 101.0)  # midpoint of the astronaut's eyes in skimage.data.astronaut()
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fer_core import cli
-from fer_core.data import load_fer2013
+from fer_core.data.dataset import load_fer2013
 from fer_core.errors import DataError
-from fer_core.ferplus import HEADER, VOTE_COLUMNS
+from fer_core.data.ferplus import HEADER, VOTE_COLUMNS
 from tests.conftest import make_faces, write_text
 
 USAGES = ["Training"] * 21 + ["PublicTest"] * 14

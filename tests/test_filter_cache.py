@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_core import filter_cache
+from fer_core.vis import filter_cache
 from fer_core.cli import main
 from fer_core.errors import FerError
-from fer_core.filter_cache import FilterCache, chunks, precompute
+from fer_core.vis.filter_cache import FilterCache, chunks, precompute
 from fer_core.vis.filters import gradient_ascent
 from tests.vis.conftest import tiny_cnn
 
@@ -31,7 +31,7 @@ def test_chunks_cover_the_asked_filters_on_a_fixed_grid(monkeypatch):
 
 
 def test_images_equal_a_direct_gradient_ascent_and_are_read_back_without_computing(model_file, monkeypatch):
-    from fer_core.models import load_model
+    from fer_core.models.builders import load_model
 
     model = load_model(model_file)
     cache = FilterCache(model_file)
@@ -62,7 +62,7 @@ def test_precompute_writes_every_conv_layer_beside_the_model_and_drops_stale_ver
 
 
 def test_a_changed_model_file_does_not_see_the_old_images(model_file):
-    from fer_core.models import load_model
+    from fer_core.models.builders import load_model
 
     precompute(model_file, ["c1"])
     first = FilterCache(model_file)
@@ -76,7 +76,7 @@ def test_a_changed_model_file_does_not_see_the_old_images(model_file):
 
 
 def test_a_corrupt_cache_file_is_computed_again(model_file):
-    from fer_core.models import load_model
+    from fer_core.models.builders import load_model
 
     cache = FilterCache(model_file)
     cache.user.mkdir(parents=True)
@@ -88,7 +88,7 @@ def test_a_corrupt_cache_file_is_computed_again(model_file):
 
 
 def test_a_corrupt_shipped_file_is_passed_over_for_the_recomputed_one(model_file, monkeypatch):
-    from fer_core.models import load_model
+    from fer_core.models.builders import load_model
 
     cache = FilterCache(model_file)
     cache.shipped.mkdir(parents=True)

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from fer_core import cli
-from fer_core.faces import read_photo
-from fer_core.images import MIN_IMAGE_SIDE, read_face
+from fer_core.data.faces import read_photo
+from fer_core.data.images import MIN_IMAGE_SIDE, read_face
 from tests.conftest import make_faces, one_error_line, snapshot
 
 EXIF_ORIENTATION = 0x0112
@@ -42,7 +42,7 @@ def test_a_phone_photo_stored_sideways_is_read_upright(tmp_path):
 def test_a_sideways_phone_photo_of_a_face_has_its_face_found(tmp_path):
     """The issue's case: upright, the face is found; stored sideways with its EXIF turn, it must be found too."""
     data = pytest.importorskip("skimage.data", reason="scikit-image's astronaut photo is the face used here")
-    from fer_core.faces import find_faces
+    from fer_core.data.faces import find_faces
 
     upright = Image.fromarray(data.astronaut())
     exif = Image.Exif()

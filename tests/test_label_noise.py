@@ -5,16 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_core.label_noise import (
-    NO_MAJORITY,
-    annotator_confusion,
-    annotator_side,
-    class_votes,
-    ferplus_majority,
-    ferplus_summary,
-    label_issue_detection,
-    label_quality,
-    votes_text,
+from fer_core.evaluation.label_noise import (
+    NO_MAJORITY, annotator_confusion, annotator_side, class_votes, ferplus_majority, ferplus_summary,
+    label_issue_detection, label_quality, votes_text,
 )
 
 ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL = range(7)
@@ -22,7 +15,7 @@ ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL = range(7)
 
 def votes(**counts: int) -> np.ndarray:
     """One face's FER+ row from counts named by FER+ column (neutral, happiness, ..., contempt, unknown, NF)."""
-    from fer_core.ferplus import VOTE_COLUMNS
+    from fer_core.data.ferplus import VOTE_COLUMNS
 
     return np.array([counts.get(name, 0) for name in VOTE_COLUMNS])
 
@@ -97,7 +90,7 @@ def test_label_issue_detection_scores_a_perfect_and_a_reversed_ranking():
 
 
 def test_vote_targets_are_one_hot_labels_the_vote_distribution_or_a_blend():
-    from fer_core.label_noise import vote_targets
+    from fer_core.evaluation.label_noise import vote_targets
 
     rows = np.stack([votes(neutral=6, sadness=3, anger=1), votes(NF=8, contempt=2)])
     labels = np.array([SAD, FEAR])

@@ -8,7 +8,7 @@ from PIL import Image
 
 from fer_core import cli
 from fer_core.errors import FerError
-from fer_core.models import build_model, conv_layer_names, load_model, pixel_statistics
+from fer_core.models.builders import build_model, conv_layer_names, load_model, pixel_statistics
 from tests.conftest import files_under, make_faces, one_error_line
 
 # The seed report's table: (layer type, output shape without the batch axis).
@@ -222,7 +222,7 @@ def test_a_model_with_nan_weights_is_refused(tmp_path):
 
 
 def test_layer_summary_rows_sum_to_the_parameter_count_and_inline_nested_models():
-    from fer_core.models import layer_summary
+    from fer_core.models.builders import layer_summary
 
     model = build_model("seed", normalization="none")
     rows = layer_summary(model)
@@ -235,7 +235,7 @@ def test_layer_summary_rows_sum_to_the_parameter_count_and_inline_nested_models(
 
 
 def test_vgg_takes_crops_and_standardizes_with_one_scalar_mean():
-    from fer_core.models import with_center_crop
+    from fer_core.models.builders import with_center_crop
 
     images, _ = make_faces(20)
     model = build_model("vgg", input_size=40, train_images=images)

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from fer_core.precise_bn import precise_batch_norm
+from fer_core.training.precise_bn import precise_batch_norm
 
 
 def _tiny_model() -> keras.Model:

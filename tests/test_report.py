@@ -9,11 +9,13 @@ import time
 import numpy as np
 import pytest
 
-from fer_core.data import load_fer2013
+from fer_core.data.dataset import load_fer2013
 from fer_core.errors import FerError
-from fer_core.evaluate import confused_pairs, confusion_sentences, metrics_from_probabilities, predict_proba
+from fer_core.evaluation.scores import confused_pairs, confusion_sentences, metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
-from fer_core.report import SEED_ABLATION, ablation_rows, curves_svg, write_report
+from fer_core.evaluation.ablation import SEED_ABLATION, ablation_rows
+from fer_core.report.compute import write_report
+from fer_core.report.html import curves_svg
 from tests.conftest import kaggle_csv, make_faces, write_text
 
 FAST = {
@@ -43,7 +45,7 @@ def _write_run(root, model=None, *, normalization="none", augment=False, accurac
 @pytest.fixture(scope="module")
 def fixture(tmp_path_factory):
     """An untrained seed model's run, a 42-face dataset (21 train, 21 public) and a 3-run ablation folder."""
-    from fer_core.models import build_model
+    from fer_core.models.builders import build_model
 
     tmp = tmp_path_factory.mktemp("report")
     images, labels = make_faces(42)
@@ -224,7 +226,7 @@ def test_report_command_errors_exit_2(tmp_path, capsys):
 
 
 def test_the_confusion_section_puts_the_annotators_matrix_beside_the_models_when_votes_exist():
-    from fer_core.report_html import confusion_section
+    from fer_core.report.html import confusion_section
     from tests.test_label_noise import votes
 
     rows = np.stack([votes(neutral=6, fear=4), votes(fear=7, neutral=3), votes(happiness=10), votes(sadness=8)])

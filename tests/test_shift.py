@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_core.shift import compare_splits, estimate_blur, split_profile
+from fer_core.data.shift import compare_splits, estimate_blur, split_profile
 
 
 def textured_faces(n: int, seed: int = 0) -> np.ndarray:
@@ -50,7 +50,7 @@ def test_profile_tracks_contrast_and_sharpness(sharp):
 
 
 def test_per_image_input_stage_ignores_brightness_and_contrast(tmp_path):
-    from fer_core.models import build_model, load_model
+    from fer_core.models.builders import build_model, load_model
 
     model = build_model("seed", normalization="per_image")
     faces = as_uint8(textured_faces(4, seed=1)).astype(np.float32)[..., None]
@@ -75,8 +75,8 @@ def shifted_data(tmp_path):
 
 
 def test_compare_splits_and_the_report_state_the_difference(shifted_data):
-    from fer_core.data import Dataset, load_fer2013
-    from fer_core.report import _splits_html
+    from fer_core.data.dataset import Dataset, load_fer2013
+    from fer_core.report.compute import _splits_html
 
     dataset = load_fer2013(shifted_data, cache=False)
     found = compare_splits(dataset)

@@ -50,8 +50,8 @@ def test_a_shipped_submission_covers_every_private_id_once(shipped):
 
 
 def test_a_shipped_model_carries_every_conv_layers_filter_images(shipped):
-    from fer_core.filter_cache import FilterCache
-    from fer_core.models import conv_layer_names
+    from fer_core.vis.filter_cache import FilterCache
+    from fer_core.models.builders import conv_layer_names
     from fer_core.vis.filters import channel_count
 
     folder, model = shipped
@@ -62,8 +62,8 @@ def test_a_shipped_model_carries_every_conv_layers_filter_images(shipped):
 
 @pytest.mark.data
 def test_a_shipped_models_metrics_are_what_it_scores_on_publictest(shipped, real_data):
-    from fer_core.data import load_fer2013
-    from fer_core.evaluate import predict_proba
+    from fer_core.data.dataset import load_fer2013
+    from fer_core.evaluation.scores import predict_proba
 
     folder, model = shipped
     public = load_fer2013(real_data)["public"]
@@ -80,7 +80,7 @@ CELL_SETTINGS = ("normalization", "augment")  # the only settings allowed to dif
 
 @pytest.mark.skipif(not ABLATION.is_dir(), reason="no ablation shipped in assets/ablation/")
 def test_the_shipped_ablation_fills_the_2x2_with_one_budget_and_seed_policy():
-    from fer_core.report import SEED_ABLATION, ablation_rows
+    from fer_core.evaluation.ablation import SEED_ABLATION, ablation_rows
 
     configs = [json.loads(p.read_text()) for p in sorted(ABLATION.glob("*/config.json"))]
     assert sorted((c["normalization"], c["augment"]) for c in configs) == sorted(SEED_ABLATION)

@@ -5,9 +5,9 @@ import pytest
 
 from fer_core import cli
 from fer_core.errors import FerError
-from fer_core.models import load_model
-from fer_core.runs import Run
-from fer_core.swa import average_weights, averaged_snapshots, snapshot_epochs, snapshot_path
+from fer_core.models.builders import load_model
+from fer_core.runs.folder import Run
+from fer_core.training.swa import average_weights, averaged_snapshots, snapshot_epochs, snapshot_path
 
 
 def test_average_weights_is_the_elementwise_mean_and_keeps_integer_state():

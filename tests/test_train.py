@@ -16,10 +16,10 @@ from PIL import Image
 
 from fer_core import cli
 from fer_core.config import TrainConfig
-from fer_core.data import load_fer2013
+from fer_core.data.dataset import load_fer2013
 from fer_core.errors import FerError
-from fer_core.models import load_model
-from fer_core.runs import Run, run_status
+from fer_core.models.builders import load_model
+from fer_core.runs.folder import Run, run_status
 from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, one_error_line, write_text
 
 
@@ -175,8 +175,8 @@ def test_missing_model_file_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
-    from fer_core.data import Split
-    from fer_core.train import ArrayBatches, augmenter
+    from fer_core.data.dataset import Split
+    from fer_core.training.loop import ArrayBatches, augmenter
 
     images, labels = make_faces(50)
     split = Split(images, labels, np.arange(50))
@@ -197,7 +197,7 @@ def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
 
 
 def test_crop_windows_are_centered_for_scoring_and_random_per_image_for_training():
-    from fer_core.train import crop_windows
+    from fer_core.training.loop import crop_windows
 
     images = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
     np.testing.assert_array_equal(crop_windows(images, 40, None), images[:, 4:44, 4:44])
@@ -210,7 +210,7 @@ def test_crop_windows_are_centered_for_scoring_and_random_per_image_for_training
 
 
 def test_random_erasing_blanks_a_patch_of_about_the_asked_share_of_images():
-    from fer_core.train import augmenter
+    from fer_core.training.loop import augmenter
 
     erase = augmenter(TrainConfig(flip=False, rotation=0, shift=0, zoom=0, erase=0.5))
     faces = np.full((400, 48, 48, 1), 128.0, np.float32)
@@ -221,7 +221,7 @@ def test_random_erasing_blanks_a_patch_of_about_the_asked_share_of_images():
 def test_sgd_weight_decay_shrinks_weights_by_rate_times_decay_outside_the_momentum():
     import keras
 
-    from fer_core.train import make_optimizer
+    from fer_core.training.loop import make_optimizer
 
     optimizer = make_optimizer(TrainConfig(optimizer="sgd", schedule="constant", learning_rate=0.1,
                                            weight_decay=0.01), steps_per_epoch=1)
@@ -232,8 +232,8 @@ def test_sgd_weight_decay_shrinks_weights_by_rate_times_decay_outside_the_moment
 
 
 def test_label_smoothing_is_applied_once_by_the_loss(kaggle_folder):
-    from fer_core.data import load_fer2013
-    from fer_core.train import make_dataset, new_model
+    from fer_core.data.dataset import load_fer2013
+    from fer_core.training.loop import make_dataset, new_model
 
     folder, _, _ = kaggle_folder
     train = load_fer2013(folder)["train"]
@@ -313,8 +313,8 @@ def _moving_statistics(model) -> list[np.ndarray]:
 
 
 def test_precise_bn_validates_and_saves_the_best_epoch_with_re_estimated_statistics(tmp_path, kaggle_folder):
-    from fer_core.evaluate import predict_proba
-    from fer_core.precise_bn import precise_batch_norm, sample_faces
+    from fer_core.evaluation.scores import predict_proba
+    from fer_core.training.precise_bn import precise_batch_norm, sample_faces
 
     folder, _, _ = kaggle_folder
     dataset = load_fer2013(folder)
@@ -345,7 +345,7 @@ def test_calibrate_last_epoch_takes_the_final_checkpoints_weights_or_leaves_the_
 
     import keras
 
-    from fer_core import fused  # noqa: F401  (the checkpoint's layers)
+    from fer_core.models import fused  # noqa: F401  (the checkpoint's layers)
 
     run = Run(tmp_path / "copy")
     shutil.copytree(killed_and_resumed["run"].root, run.root)
@@ -398,9 +398,9 @@ def _with_votes(folder):
 
 @pytest.mark.parametrize("mode", ["ferplus", "blend"])
 def test_vote_targets_reach_the_loss_as_given(kaggle_folder, mode):
-    from fer_core.data import load_fer2013
-    from fer_core.label_noise import vote_targets
-    from fer_core.train import make_dataset, new_model
+    from fer_core.data.dataset import load_fer2013
+    from fer_core.evaluation.label_noise import vote_targets
+    from fer_core.training.loop import make_dataset, new_model
 
     folder, _, _ = kaggle_folder
     _with_votes(folder)
@@ -431,7 +431,7 @@ def test_a_run_on_vote_targets_trains_and_a_source_without_votes_is_refused(tmp_
 
 
 def test_a_loss_that_becomes_nan_stops_the_run_and_keeps_the_last_good_epoch(tmp_path):
-    from fer_core.train import RunRecorder, _diverged_error
+    from fer_core.training.loop import RunRecorder, _diverged_error
     from tests.test_models import tiny_model
 
     images, labels = make_faces(21)
@@ -466,8 +466,8 @@ def test_fer_train_whose_loss_becomes_nan_exits_2_with_one_line_and_saves_no_nan
 
 def test_a_second_trainer_in_a_busy_run_folder_is_refused_naming_the_first_and_a_killed_ones_lock_is_taken_over(
         tmp_path, kaggle_folder, capsys):
-    from fer_core.runs import run_lock
-    from fer_core.train import train
+    from fer_core.runs.folder import run_lock
+    from fer_core.training.loop import train
 
     out = tmp_path / "run"
     args = ["train", "--data", str(kaggle_folder[0]), "--out", str(out), "--epochs", "1000", "--batch-size", "8",

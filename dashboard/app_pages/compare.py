@@ -7,8 +7,8 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.ablation import ablation_findings
-from fer_core.runs import Run, best_epoch
+from fer_core.evaluation.ablation import ablation_findings
+from fer_core.runs.folder import Run, best_epoch
 
 st.title("Compare runs")
 

@@ -7,11 +7,11 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.compare import change_sentences, confusion_change
-from fer_core.evaluate import confused_pairs, confusion_matrix, confusion_sentences
-from fer_core.label_noise import annotator_confusion, shared_confusion_sentences
+from fer_core.evaluation.compare import change_sentences, confusion_change
+from fer_core.evaluation.scores import confused_pairs, confusion_matrix, confusion_sentences
+from fer_core.evaluation.label_noise import annotator_confusion, shared_confusion_sentences
 from fer_core.labels import EMOTIONS
-from fer_core.misclassified import confusion_pair
+from fer_core.evaluation.misclassified import confusion_pair
 from fer_core.vis import render
 
 split = state.require_data()

@@ -9,7 +9,7 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.compare import matching_layer
+from fer_core.evaluation.compare import matching_layer
 from fer_core.vis import render
 
 PER_PAGE = state.FILTERS_PER_PAGE

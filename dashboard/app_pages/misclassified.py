@@ -6,10 +6,10 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.compare import WHO_IS_RIGHT, disagreements
-from fer_core.label_noise import SIDES, side_counts
+from fer_core.evaluation.compare import WHO_IS_RIGHT, disagreements
+from fer_core.evaluation.label_noise import SIDES, side_counts
 from fer_core.labels import EMOTIONS
-from fer_core.misclassified import sort_samples
+from fer_core.evaluation.misclassified import sort_samples
 from fer_core.vis import render
 
 PER_PAGE = 24

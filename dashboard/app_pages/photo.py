@@ -5,7 +5,7 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.faces import mark_faces
+from fer_core.data.faces import mark_faces
 from fer_core.vis import render
 
 key = state.require_model()

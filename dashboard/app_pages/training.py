@@ -6,7 +6,7 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.runs import Run, format_duration, run_summary, split_history
+from fer_core.runs.folder import Run, format_duration, run_summary, split_history
 
 REFRESH = 5  # seconds between two readings of a running run (its heartbeat is refreshed every 5 s)
 HOW_TO_START = (

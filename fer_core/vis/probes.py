@@ -32,7 +32,7 @@ import numpy as np
 
 from fer_core.errors import FerError
 from fer_core.labels import INPUT_SHAPE
-from fer_core.models import conv_layer_names, flat_layers
+from fer_core.models.builders import conv_layer_names, flat_layers
 
 _CACHE: weakref.WeakKeyDictionary[keras.Model, dict] = weakref.WeakKeyDictionary()
 

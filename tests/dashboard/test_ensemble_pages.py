@@ -9,7 +9,7 @@ import pytest
 from test_pages import figure_titles, image_captions, no_exception, plotly_figures, table_with
 
 from fer_core import cli
-from fer_core.runs import Run
+from fer_core.runs.folder import Run
 
 MEMBER_CONVS = {"a_conv1", "a_conv2", "b_conv1", "b_conv2"}
 

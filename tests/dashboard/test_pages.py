@@ -282,7 +282,8 @@ def test_photo_page_finds_a_face_crops_it_and_explains_the_prediction(open_page,
 
 
 def test_fer_predict_finds_and_crops_the_face_the_photo_page_shows(open_page, monkeypatch, app_env, tmp_path, capsys):
-    from fer_core import cli, faces
+    from fer_core import cli
+    from fer_core.data import faces
 
     monkeypatch.delenv("FER_DATA")
     photo = astronaut_photo()

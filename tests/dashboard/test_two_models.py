@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from test_pages import figure_titles, image_captions, no_exception, plotly_array, plotly_figures
 
-from fer_core.compare import disagreements
-from fer_core.runs import Run
+from fer_core.evaluation.compare import disagreements
+from fer_core.runs.folder import Run
 
 
 def predicted(app_env, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -86,8 +86,8 @@ def write_data(folder: Path, votes: bool = True) -> Path:
 def write_run(folder: Path, seed: int) -> Path:
     """A run folder as `fer train` + `fer evaluate` leave it, for a tiny model."""
     from fer_core.config import TrainConfig
-    from fer_core.evaluate import metrics_from_probabilities, predict_proba
-    from fer_core.runs import Run, write_json, write_npz
+    from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
+    from fer_core.runs.folder import Run, write_json, write_npz
 
     run = Run(folder)
     model = tiny_model(seed)

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS
-from fer_core.models import build_model
+from fer_core.models.builders import build_model
 from fer_core.vis import ascent as A
 from fer_core.vis import dossier as D
 from fer_core.vis import parameterization as P

@@ -27,7 +27,7 @@ def test_grad_cam_at_the_last_conv_of_a_gap_net_is_the_class_activation_map(tiny
 
 
 def test_the_default_cam_layer_is_the_last_conv_blocks_activation():
-    from fer_core.models import build_model
+    from fer_core.models.builders import build_model
     from fer_core.vis.probes import cam_layer
 
     images = np.random.default_rng(0).integers(0, 256, (8, 48, 48), np.uint8)

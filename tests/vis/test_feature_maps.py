@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fer_core.errors import FerError
-from fer_core.models import build_model
+from fer_core.models.builders import build_model
 from fer_core.vis import probes
 from fer_core.vis.feature_maps import feature_maps, mean_activations
 from tests.conftest import make_faces

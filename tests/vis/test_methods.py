@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fer_core.errors import FerError
-from fer_core.models import build_model
+from fer_core.models.builders import build_model
 from fer_core.vis import cam as C
 from fer_core.vis import methods as M
 from fer_core.vis.probes import probe

@@ -1,16 +1,11 @@
 import numpy as np
 import pytest
 
-from fer_core.data import Split
+from fer_core.data.dataset import Split
 from fer_core.errors import FerError
-from fer_core.evaluate import predict_proba
-from fer_core.misclassified import (
-    COLUMNS,
-    confusion_pair,
-    misclassified,
-    misclassified_from_model,
-    predictions_table,
-    sort_samples,
+from fer_core.evaluation.scores import predict_proba
+from fer_core.evaluation.misclassified import (
+    COLUMNS, confusion_pair, misclassified, misclassified_from_model, predictions_table, sort_samples,
 )
 from tests.conftest import make_faces
 

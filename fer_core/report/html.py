@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fer_core.ablation import SEED_ABLATION
+from fer_core.evaluation.ablation import SEED_ABLATION
 from fer_core.errors import FerError
-from fer_core.evaluate import confused_pairs, confusion_sentences
-from fer_core.label_noise import shared_confusion_sentences, summary_sentences
+from fer_core.evaluation.scores import confused_pairs, confusion_sentences
+from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.vis import METHOD_TITLES, render
 
 if TYPE_CHECKING:
-    from fer_core.report import FeatureMapView, FilterTiles, ReportData, SaliencyFaces
+    from fer_core.report.compute import FeatureMapView, FilterTiles, ReportData, SaliencyFaces
 
 NO_DATA_NOTE = (
     "No FER2013 data given, so this section is left out. Point the report at the data with "

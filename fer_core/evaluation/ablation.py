@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fer_core.errors import FerError
 from fer_core.paths import ablation_from_env
-from fer_core.runs import Run, best_epoch, subfolders
+from fer_core.runs.folder import Run, best_epoch, subfolders
 
 # The seed report's 2x2 ablation: (normalization, augment) -> (public, private) accuracy.
 SEED_ABLATION: dict[tuple[str, bool], tuple[float, float]] = {

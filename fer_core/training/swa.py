@@ -20,7 +20,7 @@ import keras
 import numpy as np
 
 from fer_core.errors import FerError
-from fer_core.models import load_model
+from fer_core.models.builders import load_model
 
 
 def snapshot_path(run, epoch: int) -> Path:

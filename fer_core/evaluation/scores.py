@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fer_core.errors import FerError
-from fer_core.label_noise import ferplus_summary
+from fer_core.evaluation.label_noise import ferplus_summary
 from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from fer_core.paths import cache_dir
-from fer_core.runs import Run, write_json, write_npz, write_text
+from fer_core.runs.folder import Run, write_json, write_npz, write_text
 
 if TYPE_CHECKING:
     import keras
 
-    from fer_core.data import Split
+    from fer_core.data.dataset import Split
 
 
 def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

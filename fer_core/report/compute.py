@@ -30,14 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.ablation import SEED_ABLATION, Groups, ablation_findings, ablation_rows, ablation_runs  # noqa: F401
-from fer_core.data import load_optional_dataset
+from fer_core.evaluation.ablation import SEED_ABLATION, Groups, ablation_findings, ablation_rows, ablation_runs  # noqa: F401
+from fer_core.data.dataset import load_optional_dataset
 from fer_core.errors import FerError
-from fer_core.runs import best_epoch
-from fer_core.filter_cache import STEPS
+from fer_core.runs.folder import best_epoch
+from fer_core.vis.filter_cache import STEPS
 from fer_core.labels import EMOTIONS
-from fer_core.report_html import curves_svg, page, splits_html  # noqa: F401 (curves_svg: public here too)
-from fer_core.runs import Run, write_text
+from fer_core.report.html import curves_svg, page, splits_html  # noqa: F401 (curves_svg: public here too)
+from fer_core.runs.folder import Run, write_text
 
 DEFAULT_METHODS: tuple[str, ...] = ("vanilla", "smoothgrad", "grad_cam")
 
@@ -148,7 +148,7 @@ def _metrics(run: Run, model, public, progress: Progress) -> tuple[dict, bool]:
             f"{run.metrics_file}: no such file (run `fer evaluate {run.root}` first, "
             "or pass --data to score PublicTest now)"
         )
-    from fer_core.evaluate import metrics_from_probabilities, predict_proba
+    from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
 
     progress(f"no metrics.json: scoring {len(public)} PublicTest faces...")
     return metrics_from_probabilities(predict_proba(model, public.images), public.labels, "public"), True
@@ -166,7 +166,7 @@ def pick_faces(labels: np.ndarray, classes: Sequence[str | int] = EMOTIONS) -> l
 
 
 def _saliency(model, split, classes, methods, smoothgrad_samples, progress: Progress) -> SaliencyFaces:
-    from fer_core.evaluate import predict_proba
+    from fer_core.evaluation.scores import predict_proba
     from fer_core.vis.saliency import saliency
 
     rows = pick_faces(split.labels, classes)
@@ -183,7 +183,7 @@ def _saliency(model, split, classes, methods, smoothgrad_samples, progress: Prog
 
 def _filters(run: Run, model, layer: str, filter_count: int, steps: int, progress: Progress) -> FilterTiles:
     """The first ``filter_count`` filters' images from the model's filter cache (computed and cached if missing)."""
-    from fer_core.filter_cache import FilterCache
+    from fer_core.vis.filter_cache import FilterCache
     from fer_core.vis.filters import channel_count, objective_values
 
     count = min(filter_count, channel_count(model, layer))
@@ -196,7 +196,7 @@ def _filters(run: Run, model, layer: str, filter_count: int, steps: int, progres
 
 
 def _feature_maps(model, split, layer: str, face_index: int, progress: Progress) -> FeatureMapView:
-    from fer_core.evaluate import predict_proba
+    from fer_core.evaluation.scores import predict_proba
     from fer_core.vis.feature_maps import feature_maps
 
     if not 0 <= face_index < len(split):
@@ -210,7 +210,7 @@ def _feature_maps(model, split, layer: str, face_index: int, progress: Progress)
 
 def _model_facts(model) -> tuple[tuple[int, int], list[dict]]:
     """``((total, trainable) parameter counts, layer_summary rows)``."""
-    from fer_core.models import layer_summary
+    from fer_core.models.builders import layer_summary
 
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = sum(int(np.prod(w.shape)) for w in model.weights)
@@ -242,7 +242,7 @@ def compute_report(
         ablation = (ablation_dir, *ablation_runs(ablation_dir), ablation_findings(ablation_rows(ablation_dir)))
 
     say(f"loading {run.model_file}...")
-    from fer_core.models import load_model
+    from fer_core.models.builders import load_model
     from fer_core.vis.probes import find_layer
 
     model = load_model(run.model_file)
@@ -250,7 +250,7 @@ def compute_report(
     metrics, computed = _metrics(run, model, public, say)
     splits = None
     if dataset is not None:
-        from fer_core.shift import compare_splits
+        from fer_core.data.shift import compare_splits
 
         say("profiling the splits...")
         splits = compare_splits(dataset)
@@ -273,7 +273,7 @@ def compute_report(
 
 def _splits_html(dataset) -> str:
     """The splits' profiles and how Training differs from PublicTest, as HTML (:func:`report_html.splits_html`)."""
-    from fer_core.shift import compare_splits
+    from fer_core.data.shift import compare_splits
 
     return splits_html(compare_splits(dataset))
 

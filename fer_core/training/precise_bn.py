@@ -16,7 +16,7 @@ import contextlib
 import keras
 import numpy as np
 
-from fer_core.models import flat_layers, load_model
+from fer_core.models.builders import flat_layers, load_model
 
 
 def _layers(model: keras.Model, kind) -> list:
@@ -120,8 +120,8 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     Returns:
         ``(accuracy of model.keras before, accuracy after, kept)``.
     """
-    from fer_core.evaluate import predict_proba, write_evaluation
-    from fer_core.runs import atomic_path
+    from fer_core.evaluation.scores import predict_proba, write_evaluation
+    from fer_core.runs.folder import atomic_path
 
     public, train = dataset["public"], dataset["train"]
     model = load_model(run.model_file)
@@ -129,7 +129,7 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     if last_epoch:
         model = _last_checkpoint(run)
     elif average:
-        from fer_core.swa import averaged_snapshots
+        from fer_core.training.swa import averaged_snapshots
 
         model, _ = averaged_snapshots(run, average)
     precise_batch_norm(model, sample_faces(train.images, faces, seed))
@@ -145,9 +145,9 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
 
 def _last_checkpoint(run) -> keras.Model:
     """The inference model of ``run``'s last checkpoint (``checkpoint/state.json`` names it)."""
-    from fer_core import fused  # noqa: F401  (registers the training layers a checkpoint holds)
+    from fer_core.models import fused  # noqa: F401  (registers the training layers a checkpoint holds)
     from fer_core.errors import FerError
-    from fer_core.train import inference_model
+    from fer_core.training.loop import inference_model
 
     state = run.state()
     path = run.checkpoint_dir / state["checkpoint"] if state and "checkpoint" in state else None

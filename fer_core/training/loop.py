@@ -26,20 +26,21 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from fer_core.accel import cluster_config, distribution_strategy, is_chief, resolve_jit, resolve_precision
-from fer_core.augment import RandomAffine
+from fer_core.training.accel import cluster_config, distribution_strategy, is_chief, resolve_jit, resolve_precision
+from fer_core.training.augment import RandomAffine
 from fer_core.config import RESUMABLE_CHANGES, TrainConfig
-from fer_core.data import Dataset, Split, load_fer2013
+from fer_core.data.dataset import Dataset, Split, load_fer2013
 from fer_core.errors import FerError
-from fer_core.evaluate import evaluate_run
-from fer_core.fused import builtin_config, fused_model
-from fer_core.label_noise import vote_targets
+from fer_core.evaluation.scores import evaluate_run
+from fer_core.models.fused import builtin_config, fused_model
+from fer_core.evaluation.label_noise import vote_targets
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
-from fer_core.models import build_model, flat_layers, load_model, with_center_crop
-from fer_core.precise_bn import PreciseValidation, sample_faces
-from fer_core.runs import (Run, atomic_path, format_duration, make_folder, remove_dead_temps, run_lock,
-                           seconds_per_epoch, write_json)
-from fer_core.swa import prune_snapshots, snapshot_path
+from fer_core.models.builders import build_model, flat_layers, load_model, with_center_crop
+from fer_core.training.precise_bn import PreciseValidation, sample_faces
+from fer_core.runs.folder import (
+    Run, atomic_path, format_duration, make_folder, remove_dead_temps, run_lock, seconds_per_epoch, write_json,
+)
+from fer_core.training.swa import prune_snapshots, snapshot_path
 
 # ----------------------------------------------------------------------------- data
 
@@ -529,7 +530,7 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
         faces = crop_windows(faces, config.crop, None) if config.crop else faces  # what the training model takes
         callbacks.insert(0, PreciseValidation(faces, val_data))  # first: the recorder sees its val_* logs
     if strategy is not None and cluster_config() is not None:
-        from fer_core.distributed import fit_distributed
+        from fer_core.training.distributed import fit_distributed
 
         fit_distributed(model, strategy, train_data, val_data, global_batch=config.batch_size,
                         epochs=config.epochs, initial_epoch=done, callbacks=callbacks)

@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 
 from fer_core.errors import DataError, shorten
-from fer_core.ferplus import VOTE_COLUMNS, find_votes, read_votes
-from fer_core.images import IMAGE_SUFFIXES, ImageError, read_face
+from fer_core.data.ferplus import VOTE_COLUMNS, find_votes, read_votes
+from fer_core.data.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
 from fer_core.paths import DATA_VARIABLE, data_from_env, ferplus_from_env
 from fer_core.paths import cache_dir as default_cache_dir  # noqa: F401 (the old name, kept for importers)
-from fer_core.runs import remove_dead_temps, write_cache_file
+from fer_core.runs.folder import remove_dead_temps, write_cache_file
 
 CACHE_VERSION = 2  # 2: each entry lists its arrays (``keys``), so one that lost an array is seen as damaged
 HOW_TO_GET = (

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image, ImageDraw
 
-from fer_core.images import read_gray, to_face_array
+from fer_core.data.images import read_gray, to_face_array
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the gray photo
 Point = tuple[float, float]  # x, y in pixels of the gray photo

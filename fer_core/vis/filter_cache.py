@@ -29,7 +29,7 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.paths import filter_cache_dir
-from fer_core.runs import atomic_path, make_folder, write_cache_file, write_npz
+from fer_core.runs.folder import atomic_path, make_folder, write_cache_file, write_npz
 
 CHUNK = 32  # filters per batched optimization and per file
 STEPS = 64  # gradient-ascent steps of the cached images
@@ -159,7 +159,7 @@ def precompute(
     Returns:
         The folder written.
     """
-    from fer_core.models import conv_layer_names, load_model
+    from fer_core.models.builders import conv_layer_names, load_model
 
     model = load_model(model_path)
     cache = FilterCache(model_path)

@@ -1,0 +1,17 @@
+"""Run folders: what a training run writes, its lock, status and summary, and where runs are found.
+
+Also the atomic file writes every other package uses (``files``), so a reader never
+sees half a file and a killed writer leaves nothing behind but a temp file.
+"""
+
+from fer_core.runs.folder import (
+    Run, RunSummary, atomic_path, best_epoch, check_unlocked, default_model_index, find_all_runs, find_models, find_runs,
+    format_duration, make_folder, merge_histories, read_json, run_lock, run_status, run_summary, search_folders,
+    split_history, subfolders, write_json, write_npz, write_text,
+)
+
+__all__ = [
+    "Run", "RunSummary", "atomic_path", "best_epoch", "check_unlocked", "default_model_index", "find_all_runs",
+    "find_models", "find_runs", "format_duration", "make_folder", "merge_histories", "read_json", "run_lock",
+    "run_status", "run_summary", "search_folders", "split_history", "subfolders", "write_json", "write_npz", "write_text",
+]
