@@ -40,7 +40,8 @@ from fer_core.vis.filter_cache import STEPS as FILTER_STEPS
 from fer_core.vis.filter_cache import FilterCache, file_digest
 from fer_core.data.images import ImageError
 from fer_core.paths import data_from_env
-from fer_core.runs.folder import Run, default_model_index, find_all_runs, find_models, find_runs, search_folders
+from fer_core.runs.discovery import default_model_index, find_all_runs, find_models, find_runs, search_folders
+from fer_core.runs.folder import Run
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -273,7 +273,10 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.data.dataset import load_optional_dataset
     from fer_core.models.ensemble import build_ensemble, member_names
     from fer_core.models.builders import load_model
-    from fer_core.runs.folder import ENSEMBLE, Run, atomic_path, format_duration, merge_histories, write_json
+    from fer_core.runs.files import atomic_path, write_json
+    from fer_core.runs.folder import ENSEMBLE, Run
+    from fer_core.runs.history import merge_histories
+    from fer_core.runs.summary import format_duration
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
@@ -356,7 +359,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
         raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
     if args.command == "train":
-        from fer_core.runs.folder import check_unlocked
+        from fer_core.runs.lock import check_unlocked
 
         config = _train_config(args)
         config.check()

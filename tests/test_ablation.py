@@ -1,7 +1,8 @@
 """The 2x2 normalization x augmentation table and the sentences that read it."""
 
 from fer_core.evaluation.ablation import ablation_findings, ablation_rows
-from fer_core.runs.folder import Run, write_json
+from fer_core.runs.files import write_json
+from fer_core.runs.folder import Run
 
 CELLS = {  # (normalization, augment) -> (PublicTest accuracy, last training accuracy)
     ("none", False): (0.60, 0.92),

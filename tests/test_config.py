@@ -7,7 +7,8 @@ import pytest
 from fer_core import cli
 from fer_core.config import TrainConfig
 from fer_core.errors import FerError
-from fer_core.runs.folder import Run, write_json
+from fer_core.runs.files import write_json
+from fer_core.runs.folder import Run
 from tests.conftest import files_under, one_error_line
 
 REMOVED = {"blur": 1.5, "deblur": 2.8}  # in the config.json of runs saved before these options were removed

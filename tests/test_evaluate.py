@@ -40,7 +40,7 @@ def test_submission_and_top_k(tmp_path):
 
 def test_top_k_text_and_best_epoch():
     from fer_core.evaluation.scores import top_k_text
-    from fer_core.runs.folder import best_epoch
+    from fer_core.runs.history import best_epoch
 
     probabilities = np.array([[0.1, 0.0, 0.6, 0.0, 0.1, 0.2, 0.0]])
     assert top_k_text(probabilities) == ["fear 60%, surprise 20%, angry 10%"]  # ties: lower class first
@@ -54,7 +54,8 @@ def test_saved_probabilities_only_while_newer_than_the_model_and_for_the_same_sp
     import os
 
     from fer_core.evaluation.scores import saved_probabilities
-    from fer_core.runs.folder import Run, write_npz
+    from fer_core.runs.files import write_npz
+    from fer_core.runs.folder import Run
 
     run, labels = Run(tmp_path), np.array([0, 3, 6])
     probabilities = np.full((3, 7), 1 / 7, np.float64)

@@ -14,10 +14,11 @@ from fer_core import cli
 from fer_core.training.accel import resolve_jit
 from fer_core.config import TrainConfig
 from fer_core.data.dataset import load_fer2013
-from fer_core.runs.folder import (
-    Run, differing_options, format_duration, merge_histories, remove_dead_temps, run_status, run_summary,
-    seconds_per_epoch, split_history, write_json,
-)
+from fer_core.runs.files import remove_dead_temps, write_json
+from fer_core.runs.folder import Run
+from fer_core.runs.history import merge_histories, split_history
+from fer_core.runs.status import run_status
+from fer_core.runs.summary import differing_options, format_duration, run_summary, seconds_per_epoch
 from fer_core.training.loop import epoch_line
 from tests.conftest import REPO, one_error_line, snapshot, start_write
 
@@ -213,7 +214,7 @@ def test_differing_options_skip_paths_and_unset_unknown_options():
 def _project(tmp_path):
     """A project with a shipped model ``zeta``, runs ``alpha`` (model, cut history), ``beta`` (config only)
     and a file that is not a run; an outside ``$FER_RUNS`` with ``gamma`` (metrics only)."""
-    from fer_core.runs.folder import write_text
+    from fer_core.runs.files import write_text
 
     root, outside = tmp_path / "project", tmp_path / "outside"
     write_text(root / "assets" / "models" / "zeta" / "model.keras", "")
@@ -227,7 +228,7 @@ def _project(tmp_path):
 
 def test_search_folders_shipped_first_then_runs_then_fer_runs(tmp_path, monkeypatch):
     from fer_core.paths import runs_from_env
-    from fer_core.runs.folder import search_folders
+    from fer_core.runs.discovery import search_folders
 
     root, env = _project(tmp_path)
     assert search_folders(root, tmp_path, env) == [
@@ -244,7 +245,7 @@ def test_search_folders_shipped_first_then_runs_then_fer_runs(tmp_path, monkeypa
 
 
 def test_find_models_runs_and_all_runs_in_search_order(tmp_path):
-    from fer_core.runs.folder import find_all_runs, find_models, find_runs, search_folders
+    from fer_core.runs.discovery import find_all_runs, find_models, find_runs, search_folders
 
     root, env = _project(tmp_path)
     folders = search_folders(root, root, env)  # the current directory is the project: runs/ seen once
@@ -262,7 +263,7 @@ def test_find_models_runs_and_all_runs_in_search_order(tmp_path):
 
 
 def test_a_run_with_the_same_name_elsewhere_is_listed_by_its_path(tmp_path):
-    from fer_core.runs.folder import find_all_runs, find_runs, search_folders
+    from fer_core.runs.discovery import find_all_runs, find_runs, search_folders
 
     root, env = _project(tmp_path)
     write_json(tmp_path / "outside" / "alpha" / "metrics.json", {"accuracy": 0.6})
@@ -285,7 +286,7 @@ def test_contents_of_a_run_with_a_cut_history_and_a_broken_config(tmp_path):
 
 
 def test_default_model_index_follows_fer_model(tmp_path):
-    from fer_core.runs.folder import default_model_index, find_models, search_folders
+    from fer_core.runs.discovery import default_model_index, find_models, search_folders
 
     root, env = _project(tmp_path)
     models = list(find_models(search_folders(root, root, env)))
@@ -296,7 +297,8 @@ def test_default_model_index_follows_fer_model(tmp_path):
 
 
 def test_default_model_is_the_shipped_seed_unless_fer_model_names_another(tmp_path):
-    from fer_core.runs.folder import default_model_index, find_models, search_folders, write_text
+    from fer_core.runs.discovery import default_model_index, find_models, search_folders
+    from fer_core.runs.files import write_text
 
     root, env = _project(tmp_path)
     for name in ("best", "seed"):

@@ -19,7 +19,8 @@ from fer_core.config import TrainConfig
 from fer_core.data.dataset import load_fer2013
 from fer_core.errors import FerError
 from fer_core.models.builders import load_model
-from fer_core.runs.folder import Run, run_status
+from fer_core.runs.folder import Run
+from fer_core.runs.status import run_status
 from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, one_error_line, write_text
 
 
@@ -466,7 +467,7 @@ def test_fer_train_whose_loss_becomes_nan_exits_2_with_one_line_and_saves_no_nan
 
 def test_a_second_trainer_in_a_busy_run_folder_is_refused_naming_the_first_and_a_killed_ones_lock_is_taken_over(
         tmp_path, kaggle_folder, capsys):
-    from fer_core.runs.folder import run_lock
+    from fer_core.runs.lock import run_lock
     from fer_core.training.loop import train
 
     out = tmp_path / "run"

@@ -8,7 +8,8 @@ import streamlit as st
 import widgets
 
 from fer_core.evaluation.ablation import ablation_findings
-from fer_core.runs.folder import Run, best_epoch
+from fer_core.runs.folder import Run
+from fer_core.runs.history import best_epoch
 
 st.title("Compare runs")
 

@@ -6,7 +6,7 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.runs.folder import split_history
+from fer_core.runs.history import split_history
 
 key = state.require_model()
 run = state.run_of(key).contents()

@@ -6,7 +6,9 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.runs.folder import Run, format_duration, run_summary, split_history
+from fer_core.runs.folder import Run
+from fer_core.runs.history import split_history
+from fer_core.runs.summary import format_duration, run_summary
 
 REFRESH = 5  # seconds between two readings of a running run (its heartbeat is refreshed every 5 s)
 HOW_TO_START = (

@@ -40,7 +40,7 @@ from fer_core.data.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
 from fer_core.paths import DATA_VARIABLE, data_from_env, ferplus_from_env
 from fer_core.paths import cache_dir as default_cache_dir  # noqa: F401 (the old name, kept for importers)
-from fer_core.runs.folder import remove_dead_temps, write_cache_file
+from fer_core.runs.files import remove_dead_temps, write_cache_file
 
 CACHE_VERSION = 2  # 2: each entry lists its arrays (``keys``), so one that lost an array is seen as damaged
 HOW_TO_GET = (

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from fer_core.errors import FerError
 from fer_core.paths import ablation_from_env
-from fer_core.runs.folder import Run, best_epoch, subfolders
+from fer_core.runs.discovery import subfolders
+from fer_core.runs.folder import Run
+from fer_core.runs.history import best_epoch
 
 # The seed report's 2x2 ablation: (normalization, augment) -> (public, private) accuracy.
 SEED_ABLATION: dict[tuple[str, bool], tuple[float, float]] = {

@@ -20,7 +20,8 @@ from fer_core.errors import FerError
 from fer_core.evaluation.label_noise import ferplus_summary
 from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES
 from fer_core.paths import cache_dir
-from fer_core.runs.folder import Run, write_json, write_npz, write_text
+from fer_core.runs.files import write_json, write_npz, write_text
+from fer_core.runs.folder import Run
 
 if TYPE_CHECKING:
     import keras

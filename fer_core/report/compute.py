@@ -33,11 +33,12 @@ import numpy as np
 from fer_core.evaluation.ablation import SEED_ABLATION, Groups, ablation_findings, ablation_rows, ablation_runs  # noqa: F401
 from fer_core.data.dataset import load_optional_dataset
 from fer_core.errors import FerError
-from fer_core.runs.folder import best_epoch
+from fer_core.runs.history import best_epoch
 from fer_core.vis.filter_cache import STEPS
 from fer_core.labels import EMOTIONS
 from fer_core.report.html import curves_svg, page, splits_html  # noqa: F401 (curves_svg: public here too)
-from fer_core.runs.folder import Run, write_text
+from fer_core.runs.files import write_text
+from fer_core.runs.folder import Run
 
 DEFAULT_METHODS: tuple[str, ...] = ("vanilla", "smoothgrad", "grad_cam")
 

@@ -37,9 +37,10 @@ from fer_core.evaluation.label_noise import vote_targets
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.models.builders import build_model, flat_layers, load_model, with_center_crop
 from fer_core.training.precise_bn import PreciseValidation, sample_faces
-from fer_core.runs.folder import (
-    Run, atomic_path, format_duration, make_folder, remove_dead_temps, run_lock, seconds_per_epoch, write_json,
-)
+from fer_core.runs.files import atomic_path, make_folder, remove_dead_temps, write_json
+from fer_core.runs.folder import Run
+from fer_core.runs.lock import run_lock
+from fer_core.runs.summary import format_duration, seconds_per_epoch
 from fer_core.training.swa import prune_snapshots, snapshot_path
 
 # ----------------------------------------------------------------------------- data

@@ -121,7 +121,7 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
         ``(accuracy of model.keras before, accuracy after, kept)``.
     """
     from fer_core.evaluation.scores import predict_proba, write_evaluation
-    from fer_core.runs.folder import atomic_path
+    from fer_core.runs.files import atomic_path
 
     public, train = dataset["public"], dataset["train"]
     model = load_model(run.model_file)

@@ -29,7 +29,7 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.paths import filter_cache_dir
-from fer_core.runs.folder import atomic_path, make_folder, write_cache_file, write_npz
+from fer_core.runs.files import atomic_path, make_folder, write_cache_file, write_npz
 
 CHUNK = 32  # filters per batched optimization and per file
 STEPS = 64  # gradient-ascent steps of the cached images

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_pages import no_exception, plotly_figures, table_with
 
-from fer_core.runs.folder import differing_options
+from fer_core.runs.summary import differing_options
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -87,7 +87,8 @@ def write_run(folder: Path, seed: int) -> Path:
     """A run folder as `fer train` + `fer evaluate` leave it, for a tiny model."""
     from fer_core.config import TrainConfig
     from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
-    from fer_core.runs.folder import Run, write_json, write_npz
+    from fer_core.runs.files import write_json, write_npz
+    from fer_core.runs.folder import Run
 
     run = Run(folder)
     model = tiny_model(seed)
