@@ -25,13 +25,13 @@ def test_fer_train_help_lists_no_removed_option(capsys):
 
 
 def test_a_run_saved_with_removed_options_resumes_and_still_refuses_a_real_change(tmp_path):
-    from fer_core.training.loop import _check_same_config
+    from fer_core.training.resume import check_same_config
 
     config = TrainConfig(out=str(tmp_path), normalization="per_image", epochs=3)
     write_json(Run(tmp_path).config_file, {**config.to_dict(), **REMOVED})
-    _check_same_config(Run(tmp_path), config)  # the removed keys are ignored
+    check_same_config(Run(tmp_path), config)  # the removed keys are ignored
     with pytest.raises(FerError, match="holds a run with batch_size=64, not 16"):
-        _check_same_config(Run(tmp_path), TrainConfig(out=str(tmp_path), normalization="per_image", batch_size=16))
+        check_same_config(Run(tmp_path), TrainConfig(out=str(tmp_path), normalization="per_image", batch_size=16))
 
 
 def test_the_ablation_table_reads_runs_saved_with_removed_options(tmp_path):

@@ -19,7 +19,7 @@ from fer_core.runs.folder import Run
 from fer_core.runs.history import merge_histories, split_history
 from fer_core.runs.status import run_status
 from fer_core.runs.summary import differing_options, format_duration, run_summary, seconds_per_epoch
-from fer_core.training.loop import epoch_line
+from fer_core.training.callbacks import epoch_line
 from tests.conftest import REPO, one_error_line, snapshot, start_write
 
 

@@ -177,7 +177,7 @@ def test_missing_model_file_is_a_one_line_error(tmp_path, capsys):
 
 def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
     from fer_core.data.dataset import Split
-    from fer_core.training.loop import ArrayBatches, augmenter
+    from fer_core.training.pipeline import ArrayBatches, augmenter
 
     images, labels = make_faces(50)
     split = Split(images, labels, np.arange(50))
@@ -198,7 +198,7 @@ def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
 
 
 def test_crop_windows_are_centered_for_scoring_and_random_per_image_for_training():
-    from fer_core.training.loop import crop_windows
+    from fer_core.training.pipeline import crop_windows
 
     images = np.arange(3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48, 1)
     np.testing.assert_array_equal(crop_windows(images, 40, None), images[:, 4:44, 4:44])
@@ -211,7 +211,7 @@ def test_crop_windows_are_centered_for_scoring_and_random_per_image_for_training
 
 
 def test_random_erasing_blanks_a_patch_of_about_the_asked_share_of_images():
-    from fer_core.training.loop import augmenter
+    from fer_core.training.pipeline import augmenter
 
     erase = augmenter(TrainConfig(flip=False, rotation=0, shift=0, zoom=0, erase=0.5))
     faces = np.full((400, 48, 48, 1), 128.0, np.float32)
@@ -222,7 +222,7 @@ def test_random_erasing_blanks_a_patch_of_about_the_asked_share_of_images():
 def test_sgd_weight_decay_shrinks_weights_by_rate_times_decay_outside_the_momentum():
     import keras
 
-    from fer_core.training.loop import make_optimizer
+    from fer_core.training.build import make_optimizer
 
     optimizer = make_optimizer(TrainConfig(optimizer="sgd", schedule="constant", learning_rate=0.1,
                                            weight_decay=0.01), steps_per_epoch=1)
@@ -234,7 +234,8 @@ def test_sgd_weight_decay_shrinks_weights_by_rate_times_decay_outside_the_moment
 
 def test_label_smoothing_is_applied_once_by_the_loss(kaggle_folder):
     from fer_core.data.dataset import load_fer2013
-    from fer_core.training.loop import make_dataset, new_model
+    from fer_core.training.build import new_model
+    from fer_core.training.pipeline import make_dataset
 
     folder, _, _ = kaggle_folder
     train = load_fer2013(folder)["train"]
@@ -401,7 +402,8 @@ def _with_votes(folder):
 def test_vote_targets_reach_the_loss_as_given(kaggle_folder, mode):
     from fer_core.data.dataset import load_fer2013
     from fer_core.evaluation.label_noise import vote_targets
-    from fer_core.training.loop import make_dataset, new_model
+    from fer_core.training.build import new_model
+    from fer_core.training.pipeline import make_dataset
 
     folder, _, _ = kaggle_folder
     _with_votes(folder)
@@ -432,7 +434,8 @@ def test_a_run_on_vote_targets_trains_and_a_source_without_votes_is_refused(tmp_
 
 
 def test_a_loss_that_becomes_nan_stops_the_run_and_keeps_the_last_good_epoch(tmp_path):
-    from fer_core.training.loop import RunRecorder, _diverged_error
+    from fer_core.training.callbacks import RunRecorder
+    from fer_core.training.loop import _diverged_error
     from tests.test_models import tiny_model
 
     images, labels = make_faces(21)

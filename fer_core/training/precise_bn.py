@@ -16,7 +16,13 @@ import contextlib
 import keras
 import numpy as np
 
+from fer_core.errors import FerError
+from fer_core.evaluation.scores import predict_proba, write_evaluation
+from fer_core.models import fused  # noqa: F401  (registers the training layers a checkpoint holds)
 from fer_core.models.builders import flat_layers, load_model
+from fer_core.models.inference import inference_model
+from fer_core.runs.files import atomic_path
+from fer_core.training.swa import averaged_snapshots
 
 
 def _layers(model: keras.Model, kind) -> list:
@@ -112,7 +118,7 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
 
     With ``last_epoch`` the weights come from the run's last checkpoint (the
     final epoch, not the best-validated one); with ``average`` K they are the
-    mean of the run's last K snapshots (:func:`fer_core.swa.averaged_snapshots`).
+    mean of the run's last K snapshots (:func:`fer_core.training.swa.averaged_snapshots`).
     Either way the calibrated result must beat the current ``model.keras``. On a rise, ``model.keras`` is rewritten
     atomically and ``metrics.json`` / ``predictions.npz`` with it, from the
     PublicTest scores already computed.
@@ -120,17 +126,12 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     Returns:
         ``(accuracy of model.keras before, accuracy after, kept)``.
     """
-    from fer_core.evaluation.scores import predict_proba, write_evaluation
-    from fer_core.runs.files import atomic_path
-
     public, train = dataset["public"], dataset["train"]
     model = load_model(run.model_file)
     before = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())
     if last_epoch:
         model = _last_checkpoint(run)
     elif average:
-        from fer_core.training.swa import averaged_snapshots
-
         model, _ = averaged_snapshots(run, average)
     precise_batch_norm(model, sample_faces(train.images, faces, seed))
     probabilities = predict_proba(model, public.images)
@@ -145,10 +146,6 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
 
 def _last_checkpoint(run) -> keras.Model:
     """The inference model of ``run``'s last checkpoint (``checkpoint/state.json`` names it)."""
-    from fer_core.models import fused  # noqa: F401  (registers the training layers a checkpoint holds)
-    from fer_core.errors import FerError
-    from fer_core.training.loop import inference_model
-
     state = run.state()
     path = run.checkpoint_dir / state["checkpoint"] if state and "checkpoint" in state else None
     if path is None or not path.is_file():

@@ -1,0 +1,121 @@
+"""Resuming a run after a kill: the same settings, the last checkpoint that loads, and ``--restart``.
+
+Every finished epoch writes a full checkpoint (model and optimizer state) and then
+``checkpoint/state.json``, which names it; :func:`resume` loads it so training continues at the next epoch.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import keras
+
+from fer_core.config import RESUMABLE_CHANGES, TrainConfig
+from fer_core.errors import FerError
+from fer_core.runs.folder import Run
+from fer_core.training.accel import resolve_jit
+from fer_core.training.build import learning_rate
+
+
+def check_same_config(run: Run, config: TrainConfig) -> None:
+    """Raise FerError when ``config`` changes a setting of the saved run that a resume must keep.
+
+    Only today's :class:`TrainConfig` fields are compared: a key the saved ``config.json`` has and
+    the config no longer has (an option since removed) is ignored.
+    """
+    saved = run.config()
+    for key, value in config.to_dict().items():
+        before = saved.get(key, TrainConfig.default(key))  # a key saved runs predate had its default
+        if key not in RESUMABLE_CHANGES and before != value:
+            raise FerError(
+                f"{run.root}: holds a run with {key}={before!r}, not {value!r}; "
+                "use another --out or delete the folder to start over"
+            )
+
+
+RESTART_HINT = "run the same command with --restart to train this run from scratch (its history and models are replaced)"
+CHECKPOINT_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)  # what a damaged .keras file raises
+
+
+def resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.Model | None, int, list[dict], float]:
+    """Load the last checkpoint if the run has one: (model, epochs done, history, best).
+
+    Raises:
+        FerError: one line naming a damaged ``state.json`` or checkpoint (when no earlier
+            checkpoint loads either) and the way out, ``--restart``.
+    """
+    state = _checkpoint_state(run) if run.config_file.is_file() else None
+    if state is None:
+        return None, 0, [], -1.0
+    check_same_config(run, config)
+    model, done = _load_checkpoint(run, state)
+    model.jit_compile = resolve_jit(config.jit)  # the checkpoint keeps the setting it was compiled with
+    if run.config().get("epochs") != config.epochs and config.schedule == "cosine":
+        # The cosine schedule spans the run: stretch it to the new length.
+        model.optimizer._learning_rate = learning_rate(config, steps_per_epoch)
+    history = [r for r in run.history() if r["epoch"] <= done]
+    return model, done, history, float(state["best"])
+
+
+def _checkpoint_state(run: Run) -> dict | None:
+    """``checkpoint/state.json`` with its ``epoch`` (int), ``checkpoint`` (a file name) and ``best`` (float) checked."""
+    try:
+        state = run.state()
+        if state is not None:
+            state = {**state, "epoch": int(state["epoch"]), "checkpoint": Path(state["checkpoint"]).name,
+                     "best": float(state["best"])}
+    except (FerError, KeyError, TypeError, ValueError) as exc:
+        reason = f"lacks {exc}" if isinstance(exc, KeyError) else str(exc).removeprefix(f"{run.state_file}: ")
+        raise FerError(f"{run.state_file}: damaged ({reason}); {RESTART_HINT}") from None
+    return state
+
+
+def _checkpoint_epoch(path: Path) -> int | None:
+    """The epoch of a checkpoint file named ``epoch-XXXX.keras``, or None for another name."""
+    match = re.fullmatch(r"epoch-(\d+)\.keras", path.name)
+    return int(match[1]) if match else None
+
+
+def _load_checkpoint(run: Run, state: dict) -> tuple[keras.Model, int]:
+    """The checkpoint ``state`` names and its epoch; when that file is missing or damaged, the newest
+    earlier one that loads (with a warning: the epochs after it are trained again)."""
+    named = run.checkpoint_dir / state["checkpoint"]
+    epochs = {path: _checkpoint_epoch(path) for path in run.checkpoint_dir.glob("epoch-*.keras")}
+    earlier = sorted((p for p, e in epochs.items() if e is not None and e < state["epoch"]), key=epochs.get, reverse=True)
+    problem = None
+    for path in [named, *earlier]:
+        try:
+            model = keras.models.load_model(path, safe_mode=True)
+        except CHECKPOINT_ERRORS as exc:
+            problem = problem or _checkpoint_problem(path, exc)
+            continue
+        if path == named:
+            return model, state["epoch"]
+        epoch = epochs[path]
+        print(f"warning: {named}: {problem}; resuming from {path.name} instead (training again from epoch "
+              f"{epoch + 1})", file=sys.stderr)
+        return model, epoch
+    raise FerError(f"{named}: {problem}, and no earlier checkpoint to resume from; {RESTART_HINT}")
+
+
+def _checkpoint_problem(path: Path, exc: Exception) -> str:
+    """What is wrong with a checkpoint that did not load, in a few words."""
+    if not path.is_file():
+        return "checkpoint missing"
+    if not zipfile.is_zipfile(path):
+        return f"checkpoint damaged (cut short or not a .keras archive: {path.stat().st_size:,} bytes)"
+    return f"checkpoint damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+
+
+def clear_training(run: Run) -> None:
+    """Remove what training wrote in ``run`` (config, history, models, checkpoints, snapshots, logs,
+    scores), so ``fer train --restart`` starts it over; other files (a report, a submission) stay."""
+    for file in (run.config_file, run.history_file, run.model_file, run.metrics_file, run.predictions_file,
+                 run.heartbeat_file):
+        file.unlink(missing_ok=True)
+    for folder in (run.checkpoint_dir, run.snapshot_dir, run.logs_dir):
+        shutil.rmtree(folder, ignore_errors=True)
