@@ -32,7 +32,9 @@ import streamlit as st
 
 from fer_core.data import faces
 from fer_core.evaluation.ablation import ablation_folder, ablation_rows
-from fer_core.data.dataset import HOW_TO_GET, Dataset, Split, load_fer2013
+from fer_core.data.dataset import load_fer2013
+from fer_core.data.formats import HOW_TO_GET
+from fer_core.data.splits import Dataset, Split
 from fer_core.errors import FerError
 from fer_core.evaluation.scores import kept_probabilities, keep_probabilities, probabilities_file, saved_probabilities
 from fer_core.data.faces import read_photo

@@ -15,7 +15,7 @@ import state
 import streamlit as st
 from PIL import Image
 
-from fer_core.data.dataset import Split
+from fer_core.data.splits import Split
 from fer_core.evaluation.scores import top_k_text
 from fer_core.data.faces import crop_face
 from fer_core.data.images import IMAGE_SUFFIXES, ImageError

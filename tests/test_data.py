@@ -157,7 +157,7 @@ def test_real_fer2013_counts_and_cached_load(real_data, monkeypatch):
     np.testing.assert_array_equal(np.bincount(data["public"].labels), [467, 56, 496, 895, 653, 415, 607])
     assert data["private"].labels is None
     np.testing.assert_array_equal(np.sort(data["private"].ids), np.arange(3589))
-    monkeypatch.setattr("fer_core.data.dataset._parse", lambda plan: pytest.fail("the second load parsed the CSV again"))
+    monkeypatch.setattr("fer_core.data.dataset.parse", lambda plan: pytest.fail("the second load parsed the CSV again"))
     again = load_fer2013(real_data)  # from the .npz cache (its speed is a benchmark figure, not a timed test)
     np.testing.assert_array_equal(again["public"].images, data["public"].images)
     np.testing.assert_array_equal(again["train"].votes, data["train"].votes)

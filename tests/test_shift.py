@@ -75,7 +75,8 @@ def shifted_data(tmp_path):
 
 
 def test_compare_splits_and_the_report_state_the_difference(shifted_data):
-    from fer_core.data.dataset import Dataset, load_fer2013
+    from fer_core.data.dataset import load_fer2013
+    from fer_core.data.splits import Dataset
     from fer_core.report.compute import _splits_html
 
     dataset = load_fer2013(shifted_data, cache=False)

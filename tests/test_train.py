@@ -176,7 +176,7 @@ def test_missing_model_file_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_array_batches_cover_every_row_once_per_epoch_and_reshuffle():
-    from fer_core.data.dataset import Split
+    from fer_core.data.splits import Split
     from fer_core.training.pipeline import ArrayBatches, augmenter
 
     images, labels = make_faces(50)

@@ -20,7 +20,7 @@ from fer_core.labels import EMOTIONS, NUM_CLASSES
 if TYPE_CHECKING:
     import keras
 
-    from fer_core.data.dataset import Split
+    from fer_core.data.splits import Split
 
 COLUMNS = (
     "id",

@@ -26,7 +26,7 @@ from fer_core.runs.folder import Run
 if TYPE_CHECKING:
     import keras
 
-    from fer_core.data.dataset import Split
+    from fer_core.data.splits import Split
 
 
 def predict_proba(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from fer_core.config import TrainConfig
-from fer_core.data.dataset import Split
+from fer_core.data.splits import Split
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.models.builders import build_model, flat_layers, load_model

@@ -16,7 +16,8 @@ import sys
 import keras
 
 from fer_core.config import TrainConfig
-from fer_core.data.dataset import Dataset, Split, load_fer2013
+from fer_core.data.dataset import load_fer2013
+from fer_core.data.splits import Dataset, Split
 from fer_core.errors import FerError
 from fer_core.evaluation.label_noise import vote_targets
 from fer_core.evaluation.scores import evaluate_run

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from fer_core.config import TrainConfig
-from fer_core.data.dataset import Dataset, Split
+from fer_core.data.splits import Dataset, Split
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.training.augment import RandomAffine
 

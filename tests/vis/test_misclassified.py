@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fer_core.data.dataset import Split
+from fer_core.data.splits import Split
 from fer_core.errors import FerError
 from fer_core.evaluation.scores import predict_proba
 from fer_core.evaluation.misclassified import (
