@@ -259,7 +259,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     from fer_core.data.dataset import load_optional_dataset
-    from fer_core.report.compute import write_report
+    from fer_core.report.page import write_report
 
     dataset = load_optional_dataset(args.data)
     out = Path(args.out) if args.out else _run_folder(args.run) / "report.html"

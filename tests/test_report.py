@@ -14,7 +14,7 @@ from fer_core.errors import FerError
 from fer_core.evaluation.scores import confused_pairs, confusion_sentences, metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
 from fer_core.evaluation.ablation import SEED_ABLATION, ablation_rows
-from fer_core.report.compute import write_report
+from fer_core.report.page import write_report
 from fer_core.report.html import curves_svg
 from tests.conftest import kaggle_csv, make_faces, write_text
 
@@ -226,7 +226,7 @@ def test_report_command_errors_exit_2(tmp_path, capsys):
 
 
 def test_the_confusion_section_puts_the_annotators_matrix_beside_the_models_when_votes_exist():
-    from fer_core.report.html import confusion_section
+    from fer_core.report.sections import confusion_section
     from tests.test_label_noise import votes
 
     rows = np.stack([votes(neutral=6, fear=4), votes(fear=7, neutral=3), votes(happiness=10), votes(sadness=8)])

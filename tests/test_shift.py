@@ -77,7 +77,7 @@ def shifted_data(tmp_path):
 def test_compare_splits_and_the_report_state_the_difference(shifted_data):
     from fer_core.data.dataset import load_fer2013
     from fer_core.data.splits import Dataset
-    from fer_core.report.compute import _splits_html
+    from fer_core.report.sections import splits_html
 
     dataset = load_fer2013(shifted_data, cache=False)
     found = compare_splits(dataset)
@@ -85,12 +85,12 @@ def test_compare_splits_and_the_report_state_the_difference(shifted_data):
     assert found.blur == pytest.approx(2.5, abs=0.3)
     differences = f"look blurred by a Gaussian of sigma {found.blur:.1f} px and have {found.contrast_ratio:.2f}x the contrast"
     assert differences in found.warning and "check how this copy of FER2013 was made" in found.warning
-    html = _splits_html(dataset)
+    html = splits_html(found)
     assert "<table" in html and "look blurred by a Gaussian" in html and "fer train" not in html
     same = Dataset(dataset.source, {"train": dataset["public"], "public": dataset["public"]})
-    assert compare_splits(same).warning is None and "look alike" in _splits_html(same)
+    assert compare_splits(same).warning is None and "look alike" in splits_html(compare_splits(same))
     alone = Dataset(dataset.source, {"public": dataset["public"]})
-    assert not compare_splits(alone).compared and "not compared" in _splits_html(alone)
+    assert not compare_splits(alone).compared and "not compared" in splits_html(compare_splits(alone))
 
 
 def _warnings(out: str) -> list[str]:

@@ -14,7 +14,7 @@ The page answers, for one run directory (see :mod:`fer_core.runs`):
    and that layer's outputs (feature maps) on one face.
 
 Two steps: :func:`compute_report` validates the inputs and fills one
-:class:`ReportData`; :func:`fer_core.report_html.page` turns it into a
+:class:`ReportData`; :func:`fer_core.report.page.page` turns it into a
 self-contained page (inline PNG and SVG, inline CSS, no JavaScript), which
 :func:`write_report` writes atomically. Without a dataset the sections that
 need faces say how to point at FER2013 instead.
@@ -25,20 +25,19 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from fer_core.evaluation.ablation import SEED_ABLATION, Groups, ablation_findings, ablation_rows, ablation_runs  # noqa: F401
 from fer_core.data.dataset import load_optional_dataset
+from fer_core.data.shift import compare_splits
 from fer_core.errors import FerError
-from fer_core.runs.history import best_epoch
-from fer_core.vis.filter_cache import STEPS
+from fer_core.evaluation.ablation import ablation_findings, ablation_rows, ablation_runs
+from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
-from fer_core.report.html import curves_svg, page, splits_html  # noqa: F401 (curves_svg: public here too)
-from fer_core.runs.files import write_text
+from fer_core.report.content import FeatureMapView, FilterTiles, ReportData, SaliencyFaces
 from fer_core.runs.folder import Run
+from fer_core.runs.history import best_epoch
+from fer_core.vis.filter_cache import STEPS, FilterCache
 
 DEFAULT_METHODS: tuple[str, ...] = ("vanilla", "smoothgrad", "grad_cam")
 
@@ -48,69 +47,6 @@ Progress = Callable[[str], None]
 def stderr_progress(message: str) -> None:
     """Print ``report: message`` on stderr (the default progress indication)."""
     print(f"report: {message}", file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------------------- the result object
-
-
-@dataclass(frozen=True)
-class SaliencyFaces:
-    """Section 4: ``rows`` are PublicTest rows; ``faces`` ``uint8 (F, 48, 48)``, ``labels`` ``int (F,)``,
-    ``probabilities`` ``float32 (F, 7)``, ``maps[method]`` ``float32 (F, 48, 48)`` explaining the predicted class."""
-
-    rows: list[int]
-    faces: np.ndarray
-    labels: np.ndarray
-    probabilities: np.ndarray
-    maps: dict[str, np.ndarray]
-    smoothgrad_samples: int
-
-
-@dataclass(frozen=True)
-class FilterTiles:
-    """Section 5a: ``images`` ``uint8 (K, 48, 48)`` maximize filters ``filters`` ``int (K,)`` of ``layer``
-    after ``steps`` ascent steps; ``activations`` ``float32 (K,)`` is each filter's mean activation on its image."""
-
-    layer: str
-    filters: np.ndarray
-    images: np.ndarray
-    activations: np.ndarray
-    steps: int
-
-
-@dataclass(frozen=True)
-class FeatureMapView:
-    """Section 5b: ``layer``'s output ``maps`` (``float32 (1, h, w, c)`` for a conv layer) on PublicTest row
-    ``index``; ``face`` ``uint8 (48, 48)``, ``probabilities`` ``float32 (7,)``, ``label`` the true class or ``None``."""
-
-    layer: str
-    index: int
-    face: np.ndarray
-    maps: np.ndarray
-    probabilities: np.ndarray
-    label: int | None
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the page shows, computed once (see :func:`compute_report`)."""
-
-    run: Run
-    config: dict
-    history: list[dict]
-    best: dict | None
-    model_name: str
-    keras_name: str
-    parameters: tuple[int, int]
-    layers: list[dict]
-    metrics: dict
-    metrics_computed: bool
-    data_source: str | None
-    splits: object | None
-    ablation: tuple[str | os.PathLike, Groups, list[str], list[str]] | None  # folder, groups, skipped, findings
-    saliency: SaliencyFaces | None
-    filters: FilterTiles
-    feature_maps: FeatureMapView | None
 
 
 # ----------------------------------------------------------------------------- validation
@@ -149,8 +85,6 @@ def _metrics(run: Run, model, public, progress: Progress) -> tuple[dict, bool]:
             f"{run.metrics_file}: no such file (run `fer evaluate {run.root}` first, "
             "or pass --data to score PublicTest now)"
         )
-    from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
-
     progress(f"no metrics.json: scoring {len(public)} PublicTest faces...")
     return metrics_from_probabilities(predict_proba(model, public.images), public.labels, "public"), True
 
@@ -167,7 +101,6 @@ def pick_faces(labels: np.ndarray, classes: Sequence[str | int] = EMOTIONS) -> l
 
 
 def _saliency(model, split, classes, methods, smoothgrad_samples, progress: Progress) -> SaliencyFaces:
-    from fer_core.evaluation.scores import predict_proba
     from fer_core.vis.saliency import saliency
 
     rows = pick_faces(split.labels, classes)
@@ -184,7 +117,6 @@ def _saliency(model, split, classes, methods, smoothgrad_samples, progress: Prog
 
 def _filters(run: Run, model, layer: str, filter_count: int, steps: int, progress: Progress) -> FilterTiles:
     """The first ``filter_count`` filters' images from the model's filter cache (computed and cached if missing)."""
-    from fer_core.vis.filter_cache import FilterCache
     from fer_core.vis.filters import channel_count, objective_values
 
     count = min(filter_count, channel_count(model, layer))
@@ -197,7 +129,6 @@ def _filters(run: Run, model, layer: str, filter_count: int, steps: int, progres
 
 
 def _feature_maps(model, split, layer: str, face_index: int, progress: Progress) -> FeatureMapView:
-    from fer_core.evaluation.scores import predict_proba
     from fer_core.vis.feature_maps import feature_maps
 
     if not 0 <= face_index < len(split):
@@ -251,8 +182,6 @@ def compute_report(
     metrics, computed = _metrics(run, model, public, say)
     splits = None
     if dataset is not None:
-        from fer_core.data.shift import compare_splits
-
         say("profiling the splits...")
         splits = compare_splits(dataset)
     parameters, layers = _model_facts(model)
@@ -270,57 +199,3 @@ def compute_report(
         metrics=metrics, metrics_computed=computed, data_source=str(dataset.source) if dataset is not None else None,
         splits=splits, ablation=ablation, saliency=saliency, filters=filters, feature_maps=maps,
     )
-
-
-def _splits_html(dataset) -> str:
-    """The splits' profiles and how Training differs from PublicTest, as HTML (:func:`report_html.splits_html`)."""
-    from fer_core.data.shift import compare_splits
-
-    return splits_html(compare_splits(dataset))
-
-
-def write_report(
-    run_dir: str | os.PathLike,
-    out_path: str | os.PathLike,
-    dataset=None,
-    ablation_dir: str | os.PathLike | None = None,
-    layer: str = "conv5",
-    face_index: int | None = None,
-    **options,
-) -> Path:
-    """Write the five-question report for one run as a single self-contained HTML file.
-
-    Args:
-        run_dir: a run directory with ``model.keras``, ``config.json`` and
-            ``metrics.json`` (``history.csv`` optional; ``metrics.json`` may be
-            missing when ``dataset`` has PublicTest: it is then computed, not saved).
-        out_path: the ``.html`` file to write (atomically; folders are created).
-        dataset: a :class:`fer_core.data.Dataset` (its labeled ``public`` split is
-            used), a path to FER2013, or ``None``: the face sections then say how
-            to point at the data.
-        ablation_dir: a folder of run directories for the normalization x
-            augmentation table (section 2 is left out when ``None``).
-        layer: the layer whose filters and feature maps section 5 shows.
-        face_index: the PublicTest row for the feature maps (default: the first
-            face chosen for the saliency section).
-        **options: keyword options of :func:`compute_report`:
-            ``classes`` (the emotions whose first PublicTest face gets saliency
-            maps), ``methods`` (keys of :data:`fer_core.vis.saliency.METHODS`),
-            ``smoothgrad_samples``, ``filter_count`` (images for the first this
-            many filters of ``layer``), ``ascent_steps`` (default
-            :data:`fer_core.filter_cache.STEPS`, the dashboard's images),
-            ``progress`` (called with a short message before each slow step;
-            default: lines ``report: ...`` on stderr; ``None`` for silence).
-
-    Returns:
-        The path written.
-
-    Raises:
-        FerError: one line, for a missing run folder or file, an unknown layer or
-            method, a face index out of range, or a bad dataset path.
-    """
-    data = compute_report(run_dir, dataset, ablation_dir, layer, face_index, **options)
-    out = Path(out_path)
-    (options.get("progress", stderr_progress) or (lambda message: None))(f"writing {out}...")
-    write_text(out, page(data))
-    return out
