@@ -11,15 +11,32 @@ import argparse
 import dataclasses
 import os
 import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-from fer_core.errors import FerError, describe_os_error  # noqa: E402
+from fer_core.config import TrainConfig
+from fer_core.data.dataset import find_data, load_fer2013, load_optional_dataset
+from fer_core.data.faces import faces_in, read_photo
+from fer_core.data.images import read_gray
+from fer_core.data.shift import compare_splits
+from fer_core.errors import FerError, describe_os_error, shorten
+from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
+from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
+from fer_core.evaluation.scores import evaluate_run, predict_proba, top_k, write_submission
+from fer_core.labels import EMOTIONS, NUM_CLASSES
+from fer_core.paths import model_file
+from fer_core.quiet import import_keras_quietly
+from fer_core.report.page import write_report
+from fer_core.runs.files import atomic_path, write_json
+from fer_core.runs.folder import ENSEMBLE, Run
+from fer_core.runs.history import merge_histories
+from fer_core.runs.lock import check_unlocked
+from fer_core.runs.summary import format_duration
+from fer_core.vis.filter_cache import precompute
 
-if TYPE_CHECKING:
-    from fer_core.runs.folder import Run
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any command imports TensorFlow
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
@@ -41,14 +58,10 @@ class _Parser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line (argparse prints the whole usage first)."""
 
     def error(self, message: str):
-        from fer_core.errors import shorten
-
         self.exit(2, f"{self.prog}: error: {shorten(message, 300)} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from fer_core.config import TrainConfig
-
     parser = _Parser(prog="fer", description="FER Lens: train, score and look inside a FER2013 CNN.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -113,8 +126,6 @@ def _run_folder(path: str) -> Path:
 
 
 def _train_config(args: argparse.Namespace):
-    from fer_core.config import TrainConfig
-
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
 
@@ -129,12 +140,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> None:
-    import time
 
-    import numpy as np
-
-    from fer_core.data.dataset import load_fer2013
-    from fer_core.labels import EMOTIONS, NUM_CLASSES
 
     start = time.perf_counter()
     dataset = load_fer2013(args.data, ferplus=args.ferplus)
@@ -160,8 +166,6 @@ def _print_votes(dataset) -> None:
 
 def _print_shift(dataset) -> None:
     """Brightness, contrast and sharpness per split, and a warning when Training differs from the test splits."""
-    from fer_core.data.shift import compare_splits
-
     found = compare_splits(dataset)
     if not found.profiles:
         return
@@ -173,12 +177,7 @@ def _print_shift(dataset) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from fer_core.data.dataset import load_fer2013
-    import numpy as np
-
-    from fer_core.evaluation.scores import confusion_sentences, evaluate_run
     from fer_core.models.builders import load_model
-    from fer_core.runs.folder import Run
 
     model = load_model(args.run)
     public = load_fer2013(args.data, ferplus=args.ferplus)["public"]
@@ -195,10 +194,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _print_ferplus(metrics: dict) -> None:
     """The FER+ lines of ``fer evaluate``: accuracy against the majority, the sides, the shared confusions."""
-    import numpy as np
-
-    from fer_core.evaluation.scores import confused_pairs
-    from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 
     print("\n".join(summary_sentences(metrics["ferplus"])))
     pairs = confused_pairs(np.asarray(metrics["confusion_matrix"]), 5)
@@ -208,8 +203,6 @@ def _print_ferplus(metrics: dict) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from fer_core.data.dataset import load_fer2013
-    from fer_core.evaluation.scores import predict_proba, write_submission
     from fer_core.models.builders import load_model
 
     if bool(args.images) == bool(args.split):
@@ -226,8 +219,6 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 def _predict_photos(run: str, paths: list[str]) -> None:
     """One line per face found in each photo (the dashboard's Your photo page finds and crops the same)."""
-    from fer_core.evaluation.scores import predict_proba, top_k
-    from fer_core.data.faces import faces_in, read_photo
     from fer_core.models.builders import load_model
 
     found = [(path, faces_in(read_photo(path))) for path in paths]  # validate all before loading the model
@@ -240,9 +231,7 @@ def _predict_photos(run: str, paths: list[str]) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
-    from fer_core.data.dataset import load_fer2013
     from fer_core.training.precise_bn import calibrate_run
-    from fer_core.runs.folder import Run
 
     if args.faces < 1:
         raise FerError("--faces must be at least 1")
@@ -258,9 +247,6 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from fer_core.data.dataset import load_optional_dataset
-    from fer_core.report.page import write_report
-
     dataset = load_optional_dataset(args.data)
     out = Path(args.out) if args.out else _run_folder(args.run) / "report.html"
     path = write_report(
@@ -270,13 +256,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> None:
-    from fer_core.data.dataset import load_optional_dataset
-    from fer_core.models.ensemble import build_ensemble, member_names
     from fer_core.models.builders import load_model
-    from fer_core.runs.files import atomic_path, write_json
-    from fer_core.runs.folder import ENSEMBLE, Run
-    from fer_core.runs.history import merge_histories
-    from fer_core.runs.summary import format_duration
+    from fer_core.models.ensemble import build_ensemble, member_names
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
@@ -299,8 +280,6 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
           + f"; all {format_duration(sum(seconds.values()))}")
     dataset = load_optional_dataset(args.data)
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
-        from fer_core.evaluation.scores import evaluate_run
-
         metrics = evaluate_run(run, model, dataset["public"])
         print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
 
@@ -308,8 +287,6 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
 def _member_run(path: str) -> Run:
     """The run folder a member came from: the folder itself, or the one holding its ``.keras`` file
     (``RUN/model.keras``, ``RUN/snapshots/epoch-XXXX.keras``); its history is empty when there is none."""
-    from fer_core.runs.folder import Run
-
     path = Path(path)
     if path.is_dir():
         return Run(path)
@@ -317,10 +294,6 @@ def _member_run(path: str) -> Run:
 
 
 def cmd_filters(args: argparse.Namespace) -> None:
-    import time
-
-    from fer_core.vis.filter_cache import precompute
-    from fer_core.paths import model_file
 
     path = model_file(args.run)
     start = time.perf_counter()
@@ -345,10 +318,6 @@ def check_inputs(args: argparse.Namespace) -> None:
     Raises:
         FerError: the first problem, in one line.
     """
-    from fer_core.data.dataset import find_data
-    from fer_core.data.images import read_gray
-    from fer_core.paths import model_file
-
     for path in [getattr(args, "run", None), getattr(args, "init", None), *(getattr(args, "runs", None) or [])]:
         if path is not None:
             model_file(path)
@@ -359,8 +328,6 @@ def check_inputs(args: argparse.Namespace) -> None:
     if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
         raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
     if args.command == "train":
-        from fer_core.runs.lock import check_unlocked
-
         config = _train_config(args)
         config.check()
         if not os.environ.get("TF_CONFIG"):  # in a cluster only the chief locks (fer_core.train.train)
@@ -384,8 +351,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_inputs(args)
         if args.command not in NO_TENSORFLOW:
-            from fer_core.quiet import import_keras_quietly
-
             import_keras_quietly()
         COMMANDS[args.command](args)
     except (FerError, OSError) as exc:  # a FerError's message is its line; an OSError names its path

@@ -9,7 +9,7 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.evaluation.ablation import SEED_ABLATION
 from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
-from fer_core.evaluation.scores import confused_pairs, confusion_sentences
+from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.report.content import ReportData
 from fer_core.report.html import Markup, curves_svg, escape, format_value, html_table, note
