@@ -16,7 +16,9 @@ import streamlit as st
 st.set_page_config(page_title="FER Lens", page_icon=":material/visibility:", layout="wide")
 with st.spinner("Starting FER Lens: loading its libraries…"):  # seconds on a fresh server, nothing afterwards
     import background
+    import catalog
     import state
+    import warmup
 
 PAGES = {
     "The model": [
@@ -44,10 +46,10 @@ page = st.navigation(PAGES)
 
 with st.sidebar:
     st.title("FER Lens")
-    models = state.model_files()
+    models = catalog.model_files()
     if models:
         st.selectbox(
-            "Model", list(models), index=list(models).index(state.default_model(models)), format_func=models.get,
+            "Model", list(models), index=list(models).index(catalog.default_model(models)), format_func=models.get,
             key="model",
         )
         st.selectbox(
@@ -57,7 +59,7 @@ with st.sidebar:
             key="compare_model",
             help="A second model, shown beside the first on Filters, Confusion matrix, Misclassified and Saliency",
         )
-        state.warm_up(state.default_model(models))  # once per server, in the background
+        warmup.warm_up(catalog.default_model(models))  # once per server, in the background
     else:
         st.warning("No model found in `assets/models/` or `runs/`.")
     if models and state.data_from_env() and not background.finished("dataset"):

@@ -12,8 +12,7 @@
 * PublicTest probabilities: the run's ``predictions.npz``, else ``$FER_CACHE/predictions/`` keyed by the
   model's digest and the faces' (:func:`fer_core.evaluate.probabilities_file`), else scored in the background
   with a progress bar (:mod:`background`) and kept there.
-* :func:`warm_up`: at the first session, the default model, the dataset, its PublicTest scores and its
-  Filters page's first view are computed in a background thread, so the pages find them ready.
+* The warm-up (:mod:`warmup`) fills these caches in a background thread at the first session.
 
 Only the outermost cached call shows its spinner (Streamlit hides nested ones), so what takes long is
 called at a page's top level first: :func:`require_model` loads the model, :func:`predictions_frame` scores.
@@ -26,33 +25,28 @@ from pathlib import Path
 from typing import NamedTuple
 
 import background
+import catalog
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from fer_core.data import faces
-from fer_core.evaluation.ablation import ablation_folder, ablation_rows
 from fer_core.data.dataset import load_fer2013
+from fer_core.data.faces import read_photo
 from fer_core.data.formats import HOW_TO_GET
+from fer_core.data.images import ImageError
 from fer_core.data.splits import Dataset, Split
 from fer_core.errors import FerError
-from fer_core.evaluation.scores import kept_probabilities, keep_probabilities, probabilities_file, saved_probabilities
-from fer_core.data.faces import read_photo
-from fer_core.vis.filter_cache import STEPS as FILTER_STEPS
-from fer_core.vis.filter_cache import FilterCache, file_digest
-from fer_core.data.images import ImageError
+from fer_core.evaluation.label_noise import label_quality
+from fer_core.evaluation.misclassified import predictions_table
+from fer_core.evaluation.scores import (
+    keep_probabilities, kept_probabilities, predict_in_chunks, predict_proba, probabilities_file, saved_probabilities,
+)
 from fer_core.paths import data_from_env
-from fer_core.runs.discovery import default_model_index, find_all_runs, find_models, find_runs, search_folders
 from fer_core.runs.folder import Run
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA_HELP = (
-    "**No FER2013 data.** This page needs the FER2013 faces. Get `fer2013.csv` from the Kaggle "
-    "*Challenges in Representation Learning: Facial Expression Recognition* competition, then start the "
-    "dashboard with `FER_DATA=/path/to/fer2013.csv` (or a folder holding it). The Model, Filters, "
-    "Your photo and Compare runs pages work without it."
-)
+from fer_core.vis.filter_cache import STEPS as FILTER_STEPS
+from fer_core.vis.filter_cache import FilterCache, file_digest
 
 
 class ModelKey(NamedTuple):
@@ -60,31 +54,6 @@ class ModelKey(NamedTuple):
 
     path: str
     digest: str
-
-
-# ----------------------------------------------------------------------------- finding models and runs
-# Thin, uncached calls into fer_core.runs: a run started a second ago must show up.
-
-
-def model_files() -> dict[str, str]:
-    """Every model the picker offers: ``{path: label}``, shipped models first (:func:`fer_core.runs.find_models`)."""
-    return find_models(search_folders(ROOT))
-
-
-def run_folders() -> dict[str, Path]:
-    """Runs with a ``metrics.json`` or ``history.csv``: ``{name: folder}`` (:func:`fer_core.runs.find_runs`)."""
-    return find_runs(search_folders(ROOT))
-
-
-def training_folders() -> dict[str, tuple[str, Path]]:
-    """Every run folder and shipped model: ``{label: (kind, folder)}`` (:func:`fer_core.runs.find_all_runs`)."""
-    return find_all_runs(search_folders(ROOT))
-
-
-def ablation_table() -> pd.DataFrame | None:
-    """The 2x2 normalization x augmentation table (``fer_core.ablation.ablation_rows``), or ``None`` without a folder."""
-    folder = ablation_folder(ROOT)
-    return pd.DataFrame(ablation_rows(folder)) if folder is not None else None
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -123,40 +92,9 @@ def model_problem(key: ModelKey) -> str | None:
     return None
 
 
-def require_model() -> ModelKey:
-    """The selected model, loaded (a spinner says so while it loads); otherwise one info box and stop the page."""
-    key = selected_model()
-    if key is None:
-        st.info(
-            "**No model yet.** Train one with `fer train` (it lands in `runs/`), or put a `model.keras` "
-            "under `assets/models/<name>/`; set `FER_RUNS` to look in another runs folder."
-        )
-        st.stop()
-    problem = model_problem(key)
-    if problem is not None:
-        st.error(f"**This model cannot be used.** {problem}")
-        st.stop()
-    load_model(key)  # at the page's top level, where its spinner shows
-    return key
-
-
-def compared_model() -> ModelKey | None:
-    """The model chosen under "Compare with" (``None`` when none, gone, the same as the first, or one that
-    cannot be used: then a warning says why)."""
-    path = st.session_state.get("compare_model")
-    if not path or path == st.session_state.get("model") or not Path(path).is_file():
-        return None
-    key = model_key(path)
-    problem = model_problem(key)
-    if problem is not None:
-        st.warning(f"**Compare with:** this model cannot be used. {problem}")
-        return None
-    return key
-
-
 def model_label(key: ModelKey) -> str:
     """The picker's name of a model: ``tiny-a (run)``."""
-    return model_files().get(key.path, Path(key.path).parent.name)
+    return catalog.model_files().get(key.path, Path(key.path).parent.name)
 
 
 def run_of(key: ModelKey) -> Run:
@@ -184,16 +122,6 @@ def dataset() -> tuple[Dataset | None, str]:
     return data, data.describe()
 
 
-def require_data() -> Split:
-    """The labeled PublicTest split; otherwise one info box on how to get FER2013, and stop."""
-    data, status = dataset()
-    public = data.labeled("public") if data is not None else None
-    if public is None:
-        st.info(DATA_HELP if not data_from_env() else f"{DATA_HELP}\n\n{status}")
-        st.stop()
-    return public
-
-
 def data_source() -> str:
     """The loaded dataset's folder or file: part of the key of every cache computed on its faces."""
     data, _ = dataset()
@@ -208,46 +136,6 @@ def evaluation_split() -> Split | None:
     """The labeled PublicTest split, or ``None`` without data (for pages that work without it)."""
     data, _ = dataset()
     return data.labeled("public") if data is not None else None
-
-
-# ----------------------------------------------------------------------------- the warm-up
-
-FILTERS_PER_PAGE = 64  # filter images in one page of the Filters grid
-
-
-def report_layer(layers: list[str]) -> int:
-    """Index of the layer the Filters page opens on: conv5, as in the seed report (an ensemble member's
-    ``*_conv5`` too), else the middle conv layer."""
-    return next((i for i, name in enumerate(layers) if name.rsplit("_", 1)[-1] == "conv5"), len(layers) // 2)
-
-
-def default_model(models: dict[str, str]) -> str:
-    """The model path the sidebar starts with (:func:`fer_core.runs.default_model_index`)."""
-    return list(models)[default_model_index(models)]
-
-
-def warm_up(path: str) -> None:
-    """Once per server process, in a background thread: load TensorFlow and the model at ``path``, draw the
-    first page of its Filters grid, load the dataset, score its PublicTest faces (kept on disk), and compute
-    the Filters page's close-up of filter 0 and its faces; a page that needs one of them waits for it."""
-
-    def work(_: Callable[[float], None]) -> None:
-        data = background.start("dataset", "Loading FER2013…", lambda _: dataset())  # beside the model, its own thread
-        key = model_key(path)
-        load_model(key)
-        layers = conv_layers(key)
-        layer = layers[report_layer(layers)] if layers else None
-        if layer is not None:
-            filter_images(key, layer, 0, min(FILTERS_PER_PAGE, channel_count(key, layer)))
-        data.done.wait()
-        if evaluation_split() is not None:
-            score_public(key, data_source()).done.wait()
-            if layer is not None:
-                filter_dossier(key, layer, data_source())
-        if layer is not None:
-            filter_seeds(key, layer, 0)
-
-    background.start("warm-up", "Warming up the default model", work)
 
 
 # ----------------------------------------------------------------------------- model facts
@@ -291,8 +179,6 @@ def public_probabilities(key: ModelKey, source: str) -> np.ndarray:
 
 def score_public(key: ModelKey, source: str) -> background.Task:
     """Start scoring the PublicTest faces with the model in the background (once), kept on disk."""
-    from fer_core.evaluation.scores import predict_in_chunks
-
     images = _public(source).images
 
     def work(on_progress: Callable[[float], None]) -> None:
@@ -321,8 +207,6 @@ def predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
-    from fer_core.evaluation.misclassified import predictions_table
-
     split = _public(source)
     return predictions_table(_stored_probabilities(key, source), split.labels, split.ids, split.votes)
 
@@ -332,16 +216,12 @@ def label_issue_scores(key: ModelKey, source: str) -> np.ndarray:
     """``float64 (N,)`` 0..1 per PublicTest face, high = its label is likely wrong (1 - cleanlab's label quality).
 
     Call after :func:`predictions_frame`, which has the faces scored."""
-    from fer_core.evaluation.label_noise import label_quality
-
     return 1.0 - label_quality(_stored_probabilities(key, source), _public(source).labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def probabilities_of(key: ModelKey, faces: np.ndarray) -> np.ndarray:
     """``float32 (N, 7)`` for ``uint8 (N, 48, 48)`` faces."""
-    from fer_core.evaluation.scores import predict_proba
-
     return predict_proba(load_model(key), faces)
 
 

@@ -1,9 +1,9 @@
 """Compare runs: accuracy table, overlaid training curves, confusion matrices side by side."""
 
+import catalog
 import charts
 import numpy as np
 import pandas as pd
-import state
 import streamlit as st
 import widgets
 
@@ -13,7 +13,7 @@ from fer_core.runs.history import best_epoch
 
 st.title("Compare runs")
 
-ablation = state.ablation_table()
+ablation = catalog.ablation_table()
 if ablation is not None:
     st.subheader("Normalization x augmentation (PublicTest accuracy)")
     widgets.number_table(ablation, "cmp_ablation", ("ours", "seed public", "seed private"), "%.4f")
@@ -22,7 +22,7 @@ if ablation is not None:
     for finding in ablation_findings(ablation.to_dict("records")):
         st.markdown(f"- {finding}")
 
-runs = state.run_folders()
+runs = catalog.run_folders()
 if not runs:
     st.info("No runs with `metrics.json` or `history.csv` under `runs/` (or `$FER_RUNS`): train some with `fer train`.")
     st.stop()

@@ -3,19 +3,20 @@
 import charts
 import numpy as np
 import pandas as pd
+import guards
 import state
 import streamlit as st
 import widgets
 
 from fer_core.evaluation.compare import change_sentences, confusion_change
-from fer_core.evaluation.scores import confused_pairs, confusion_matrix, confusion_sentences
+from fer_core.evaluation.confusion import confused_pairs, confusion_matrix, confusion_sentences
 from fer_core.evaluation.label_noise import annotator_confusion, shared_confusion_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.evaluation.misclassified import confusion_pair
 from fer_core.vis import render
 
-split = state.require_data()
-key = state.require_model()
+split = guards.require_data()
+key = guards.require_model()
 source = state.data_source()
 st.title("Confusion matrix")
 
@@ -28,7 +29,7 @@ widgets.csv_download(
 )
 
 normalized = st.toggle("Row-normalized (fraction of each true class)", value=True, key="cm_normalized")
-other = state.compared_model()
+other = guards.compared_model()
 voted = widgets.votes_shown(split)
 here, there = st.columns(2) if other is not None or voted else (st.container(), None)
 event = here.plotly_chart(

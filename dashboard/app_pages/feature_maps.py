@@ -1,13 +1,14 @@
 """Feature maps: a face and a layer -> the grid of that layer's outputs."""
 
+import guards
 import state
 import streamlit as st
 import widgets
 
 from fer_core.vis import render
 
-split = state.require_data()
-key = state.require_model()
+split = guards.require_data()
+key = guards.require_model()
 st.title("Feature maps")
 
 face, caption = widgets.pick_dataset_face(split, "fm")

@@ -3,8 +3,10 @@
 import math
 from pathlib import Path
 
+import catalog
 import charts
 import numpy as np
+import guards
 import state
 import streamlit as st
 import widgets
@@ -12,10 +14,10 @@ import widgets
 from fer_core.evaluation.compare import matching_layer
 from fer_core.vis import render
 
-PER_PAGE = state.FILTERS_PER_PAGE
+PER_PAGE = catalog.FILTERS_PER_PAGE
 GRID_PAD = 2  # pixels between the grid's tiles
 
-key = state.require_model()
+key = guards.require_model()
 st.title("Filters")
 st.caption(
     "Each image is the input that maximizes one filter's mean activation (gradient ascent with a Fourier "
@@ -23,7 +25,7 @@ st.caption(
 )
 
 layers = state.conv_layers(key)
-layer = st.selectbox("Conv layer", layers, index=state.report_layer(layers), key="flt_layer")
+layer = st.selectbox("Conv layer", layers, index=catalog.report_layer(layers), key="flt_layer")
 
 count = state.channel_count(key, layer)
 pages = math.ceil(count / PER_PAGE)
@@ -64,7 +66,7 @@ def layer_grid(
     widgets.png_download(picture, file_name, button)
 
 
-other = state.compared_model()
+other = guards.compared_model()
 name, other_name = (f" of {state.model_label(key)}", f" of {state.model_label(other)}") if other else ("", "")
 layer_grid(key, layer, first, last, count, name, pick=True)
 if other is not None:

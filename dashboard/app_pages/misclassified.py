@@ -2,6 +2,7 @@
 
 import math
 
+import guards
 import state
 import streamlit as st
 import widgets
@@ -23,8 +24,8 @@ SORTS = {
 }
 SIDE_TITLES = {"any": "anyone", "model": "the model", "label": "the label", "split": "neither (split)"}
 
-split = state.require_data()
-key = state.require_model()
+split = guards.require_data()
+key = guards.require_model()
 st.title("Misclassified faces")
 
 
@@ -48,7 +49,7 @@ def verdict(name: str, sample) -> str:
 
 frame = state.predictions_frame(key, state.data_source())
 wrong = frame[frame["true"] != frame["predicted"]]
-other = state.compared_model()
+other = guards.compared_model()
 mode = "misclassified"
 if other is not None:
     first_name, second_name = state.model_label(key), state.model_label(other)

@@ -2,13 +2,14 @@
 
 import charts
 import pandas as pd
+import guards
 import state
 import streamlit as st
 import widgets
 
 from fer_core.runs.history import split_history
 
-key = state.require_model()
+key = guards.require_model()
 run = state.run_of(key).contents()
 st.title("Model")
 st.caption(f"`{key.path}`")

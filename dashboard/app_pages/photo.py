@@ -1,6 +1,7 @@
 """Your photo: find the faces, level and crop each to 48x48 gray, predict, and show where the model looked."""
 
 import charts
+import guards
 import state
 import streamlit as st
 import widgets
@@ -8,7 +9,7 @@ import widgets
 from fer_core.data.faces import mark_faces
 from fer_core.vis import render
 
-key = state.require_model()
+key = guards.require_model()
 st.title("Your photo")
 
 use_camera = st.toggle("Use the camera", key="photo_use_camera")

@@ -2,12 +2,13 @@
 
 import charts
 import pandas as pd
+import guards
 import state
 import streamlit as st
 import widgets
 
-split = state.require_data()
-key = state.require_model()
+split = guards.require_data()
+key = guards.require_model()
 st.title("Saliency")
 
 source = st.radio("Face", ["from PublicTest", "upload"], horizontal=True, key="sal_source")
@@ -21,7 +22,7 @@ left, right = st.columns([1, 4])
 with left:
     probabilities = state.probabilities_of(key, face[None])[0]
     widgets.show_face(face, f"{caption}  \n{widgets.top3_caption(probabilities)}")
-other = state.compared_model()
+other = guards.compared_model()
 with right:
     target = widgets.target_picker("sal")
     alpha = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="sal_alpha")

@@ -1,8 +1,8 @@
 """Training: every run and shipped model with its progress; one run's curves, refreshed while it trains."""
 
+import catalog
 import charts
 import pandas as pd
-import state
 import streamlit as st
 import widgets
 
@@ -18,7 +18,7 @@ HOW_TO_START = (
 )
 
 st.title("Training")
-folders = state.training_folders()
+folders = catalog.training_folders()
 if not any(kind == "run" for kind, _ in folders.values()):
     st.info(HOW_TO_START)
 if not folders:
@@ -84,7 +84,7 @@ def open_everywhere(path: str) -> None:
 
 
 model_path = str(Run(folder).model_file.resolve())
-if Run(folder).model_file.is_file() and model_path in state.model_files():
+if Run(folder).model_file.is_file() and model_path in catalog.model_files():
     if st.session_state.get("model") == model_path:
         st.caption("The other pages show this model.")
     else:
