@@ -13,7 +13,7 @@ from PIL import Image
 from fer_core.errors import FerError, shorten
 from fer_core.quiet import tensorflow_log_line
 from tests.conftest import make_faces
-from tests.test_models import tiny_model
+from tests.models.test_models import tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # What TensorFlow 2.21 wrote at the start of every `fer` command on a CPU-only machine with CUDA libraries.

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from fer_core.evaluation.scores import (
-    confusion_matrix, metrics_from_probabilities, per_class_report, top_k, write_submission,
-)
+from fer_core.evaluation.confusion import confusion_matrix, per_class_report
+from fer_core.evaluation.scores import metrics_from_probabilities, top_k, write_submission
 
 
 def test_confusion_matrix_counts_true_rows_predicted_columns():

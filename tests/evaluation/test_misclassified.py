@@ -8,6 +8,12 @@ from fer_core.evaluation.misclassified import (
     COLUMNS, confusion_pair, misclassified, misclassified_from_model, predictions_table, sort_samples,
 )
 from tests.conftest import make_faces
+from tests.vis.conftest import linear_model
+
+
+@pytest.fixture(scope="module")
+def linear():
+    return linear_model()
 
 # rows: true label, and probabilities over the 7 emotions
 PROBABILITIES = np.array(

@@ -11,7 +11,8 @@ import pytest
 
 from fer_core.data.dataset import load_fer2013
 from fer_core.errors import FerError
-from fer_core.evaluation.scores import confused_pairs, confusion_sentences, metrics_from_probabilities, predict_proba
+from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
+from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
 from fer_core.evaluation.ablation import SEED_ABLATION, ablation_rows
 from fer_core.report.page import write_report
@@ -227,7 +228,7 @@ def test_report_command_errors_exit_2(tmp_path, capsys):
 
 def test_the_confusion_section_puts_the_annotators_matrix_beside_the_models_when_votes_exist():
     from fer_core.report.sections import confusion_section
-    from tests.test_label_noise import votes
+    from tests.evaluation.test_label_noise import votes
 
     rows = np.stack([votes(neutral=6, fear=4), votes(fear=7, neutral=3), votes(happiness=10), votes(sadness=8)])
     labels = np.array([2, 2, 3, 4])

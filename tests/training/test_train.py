@@ -391,7 +391,7 @@ def test_init_starts_a_run_from_a_trained_models_weights_and_refuses_another_arc
 
 def _with_votes(folder):
     """Random FER+ votes beside the fixture's CSV (35 labeled rows); returns them, ``int (35, 10)``."""
-    from tests.test_ferplus import random_votes, votes_csv
+    from tests.data.test_ferplus import random_votes, votes_csv
 
     votes = random_votes(35)
     (folder / "fer2013new.csv").write_text(votes_csv(votes))
@@ -436,7 +436,7 @@ def test_a_run_on_vote_targets_trains_and_a_source_without_votes_is_refused(tmp_
 def test_a_loss_that_becomes_nan_stops_the_run_and_keeps_the_last_good_epoch(tmp_path):
     from fer_core.training.callbacks import RunRecorder
     from fer_core.training.loop import _diverged_error
-    from tests.test_models import tiny_model
+    from tests.models.test_models import tiny_model
 
     images, labels = make_faces(21)
     x = images[..., None].astype(np.float32)
