@@ -7,7 +7,7 @@ Run by hand (not a test; needs ``requirements-bench.txt``: scikit-image, and Ope
 
 * old: OpenCV's frontal Haar cascade (Viola & Jones 2001) on the histogram-equalized photo, each box resized
   to 48x48: FER Lens's finder until this version, kept here as the baseline.
-* new: :mod:`fer_core.faces`: MTCNN (Zhang et al. 2016) on the photo and on it turned by +-30 degrees, with
+* new: :mod:`fer_core.data.faces`: MTCNN (Zhang et al. 2016) on the photo and on it turned by +-30 degrees, with
   its eye centres, each face rotated until its eyes are level and cropped as FER2013 crops its faces;
   new-0: the same on the photo as it is only (``SEARCH_ANGLES = (0,)``).
 

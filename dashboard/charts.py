@@ -71,7 +71,7 @@ def confusion_heatmap(
 
 
 def change_heatmap(points: np.ndarray, gain: np.ndarray, title: str = "") -> go.Figure:
-    """A 7x7 map of how a row-normalized confusion matrix changed (``fer_core.compare.confusion_change``).
+    """A 7x7 map of how a row-normalized confusion matrix changed (``fer_core.evaluation.compare.confusion_change``).
 
     Each cell reads its change in percentage points (``points``); its color is ``gain``:
     green where it got better, red where it got worse, white where nothing moved.

@@ -10,7 +10,7 @@
   so a layer is computed once per model.
 * The dataset: ``st.cache_resource`` (large read-only arrays, not copied per call).
 * PublicTest probabilities: the run's ``predictions.npz``, else ``$FER_CACHE/predictions/`` keyed by the
-  model's digest and the faces' (:func:`fer_core.evaluate.probabilities_file`), else scored in the background
+  model's digest and the faces' (:func:`fer_core.evaluation.scores.probabilities_file`), else scored in the background
   with a progress bar (:mod:`background`) and kept there.
 * The warm-up (:mod:`warmup`) fills these caches in a background thread at the first session.
 
@@ -200,7 +200,7 @@ def _stored_probabilities(key: ModelKey, source: str) -> np.ndarray | None:
 
 
 def predictions_frame(key: ModelKey, source: str) -> pd.DataFrame:
-    """Every PublicTest face with true/predicted class, confidence and top-3 (``fer_core.misclassified``)."""
+    """Every PublicTest face with true/predicted class, confidence and top-3 (``fer_core.evaluation.misclassified``)."""
     public_probabilities(key, source)  # scored first, outside any cached call, so its progress bar shows
     return _predictions_frame(key, source)
 
@@ -304,7 +304,7 @@ def filter_images(
     """``uint8 (last - first, 48, 48)``: gradient-ascent images of filters ``first..last-1`` (default: all).
 
     Read from the images shipped beside the model or the user's cache, else
-    computed chunk by chunk and cached (:class:`fer_core.filter_cache.FilterCache`);
+    computed chunk by chunk and cached (:class:`fer_core.vis.filter_cache.FilterCache`);
     ``on_progress`` gets 0..1 after each chunk.
     """
     return _filter_cache(key).images(load_model(key), layer, first, last, on_progress)
@@ -348,11 +348,11 @@ def upload_limit_bytes() -> int:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def decode_upload(data: bytes, name: str) -> np.ndarray:
-    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side (:func:`fer_core.faces.read_photo`).
+    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side (:func:`fer_core.data.faces.read_photo`).
 
     Raises:
         ImageError: one line for a file over the upload limit, not an image,
-            corrupt, or a decompression bomb (see ``fer_core.images``).
+            corrupt, or a decompression bomb (see ``fer_core.data.images``).
     """
     if len(data) > upload_limit_bytes():
         raise ImageError(
@@ -364,5 +364,5 @@ def decode_upload(data: bytes, name: str) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=32)
 def faces_in(gray: np.ndarray) -> list[tuple[tuple[int, int, int, int] | None, np.ndarray]]:
     """Every face of a ``uint8 (H, W)`` photo as ``(box, uint8 (48, 48) eyes-level crop)``, or
-    ``[(None, whole photo)]`` (:func:`fer_core.faces.faces_in`, as ``fer predict`` does)."""
+    ``[(None, whole photo)]`` (:func:`fer_core.data.faces.faces_in`, as ``fer predict`` does)."""
     return faces.faces_in(gray)

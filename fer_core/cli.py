@@ -330,7 +330,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.command == "train":
         config = _train_config(args)
         config.check()
-        if not os.environ.get("TF_CONFIG"):  # in a cluster only the chief locks (fer_core.train.train)
+        if not os.environ.get("TF_CONFIG"):  # in a cluster only the chief locks (fer_core.training.train)
             check_unlocked(config.run_dir())
 
 

@@ -77,7 +77,7 @@ def cache_dir() -> Path:
 
 
 def filter_cache_dir() -> Path:
-    """``<cache_dir>/filters``: gradient-ascent images computed on demand (see :mod:`fer_core.filter_cache`)."""
+    """``<cache_dir>/filters``: gradient-ascent images computed on demand (see :mod:`fer_core.vis.filter_cache`)."""
     return cache_dir() / "filters"
 
 

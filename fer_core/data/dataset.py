@@ -13,7 +13,7 @@ Representation Learning" data and its later repackagings):
 Every split is a :class:`Split`: ``images`` ``uint8 (N, 48, 48)`` 0..255,
 ``labels`` ``int64 (N,)`` 0..6 (or ``None`` when the source has none),
 ``ids`` ``int64 (N,)`` and ``votes``, FER+'s ten annotators' votes ``uint8 (N, 10)``
-(or ``None``; read with the Kaggle CSV only, see :mod:`fer_core.ferplus`).
+(or ``None``; read with the Kaggle CSV only, see :mod:`fer_core.data.ferplus`).
 Parsed arrays are cached as ``.npz`` (no pickle) keyed by the source files'
 paths, sizes and modification times.
 """
@@ -62,7 +62,7 @@ def load_fer2013(
     Args:
         path: a CSV file or a folder (see the module docstring); ``None`` reads ``$FER_DATA``.
         ferplus: FER+'s ``fer2013new.csv``; ``None`` reads ``$FER_PLUS``, else the file beside the CSV
-            (see :func:`fer_core.ferplus.find_votes`).
+            (see :func:`fer_core.data.ferplus.find_votes`).
         cache: read and write the parsed-array cache.
         cache_dir: where the cache lives (default :func:`default_cache_dir`).
 

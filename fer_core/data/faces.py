@@ -131,7 +131,7 @@ def crop_face(gray: np.ndarray, face: Face | None = None) -> np.ndarray:
 
     The square's side is the eye distance / ``EYE_DISTANCE``; its centre column is the eyes' midpoint, which
     sits ``EYE_LINE`` of the side below its top. It is cut at the photo's resolution in one affine resampling
-    (bilinear; outside the photo, black), then shrunk to 48x48 by :func:`fer_core.images.to_face_array`.
+    (bilinear; outside the photo, black), then shrunk to 48x48 by :func:`fer_core.data.images.to_face_array`.
     """
     if face is None:
         return to_face_array(Image.fromarray(gray))

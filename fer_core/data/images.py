@@ -1,7 +1,7 @@
 """Decode any image a user hands in, once and correctly, into gray pixels and 48x48 face arrays.
 
 Used by the image-folder loader, ``fer predict photo.jpg`` and the dashboard's
-uploads (:func:`fer_core.faces.read_photo`), so every path validates and decodes
+uploads (:func:`fer_core.data.faces.read_photo`), so every path validates and decodes
 images the same way: only regular files are opened (a FIFO or a device is refused
 at once, never waited on), the EXIF orientation a phone records is applied,
 16-bit samples are scaled to 0..255 (not clipped), transparency is composited on

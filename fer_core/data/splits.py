@@ -18,7 +18,7 @@ class Split:
         images: ``uint8 (N, 48, 48)``, raw pixels 0..255.
         labels: ``int64 (N,)`` in 0..6 (``EMOTIONS`` order), or ``None`` if unlabeled.
         ids: ``int64 (N,)``, the sample ids (Kaggle submission ids for PrivateTest).
-        votes: ``uint8 (N, 10)`` FER+ vote counts in :data:`fer_core.ferplus.VOTE_COLUMNS` order
+        votes: ``uint8 (N, 10)`` FER+ vote counts in :data:`fer_core.data.ferplus.VOTE_COLUMNS` order
             (a row of zeros: no votes for that face), or ``None`` when the split has no votes.
     """
 

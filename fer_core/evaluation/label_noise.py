@@ -41,7 +41,7 @@ def class_votes(votes: np.ndarray) -> np.ndarray:
     """The votes for the 7 FER2013 classes.
 
     Args:
-        votes: ``int (N, 10)`` FER+ counts in :data:`fer_core.ferplus.VOTE_COLUMNS` order.
+        votes: ``int (N, 10)`` FER+ counts in :data:`fer_core.data.ferplus.VOTE_COLUMNS` order.
 
     Returns:
         ``int64 (N, 7)`` counts in ``EMOTIONS`` order (contempt, unknown and not-a-face dropped).
@@ -256,7 +256,7 @@ def shared_confusion_sentences(pairs: list[tuple[int, int, float, int, int]], an
     """For each of the model's confusions, how often the annotators make the same one.
 
     Args:
-        pairs: the model's confusions as :func:`fer_core.evaluate.confused_pairs` gives them:
+        pairs: the model's confusions as :func:`fer_core.evaluation.confusion.confused_pairs` gives them:
             ``(label, predicted, rate, count, row_total)``.
         annotator_matrix: ``int (7, 7)`` :func:`annotator_confusion` (row = label, column = FER+ majority).
 

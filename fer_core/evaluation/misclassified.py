@@ -77,7 +77,7 @@ def predictions_table(
             :data:`VOTE_COLUMNS`: ``votes_text`` (``"neutral 6 · sad 3 · angry 1"``), ``ferplus``
             (the FER+ majority 0..6, -1 for none), ``ferplus_emotion`` (its name, ``""`` for none) and
             ``side`` (whom the annotators side with: ``model``, ``label`` or ``split``; see
-            :mod:`fer_core.label_noise`).
+            :mod:`fer_core.evaluation.label_noise`).
 
     Returns:
         A ``DataFrame`` indexed by ``row`` (the position in the split, to fetch
@@ -147,7 +147,7 @@ def misclassified_from_model(
 def sort_samples(frame: pd.DataFrame, by: str = "confidence", descending: bool = True) -> pd.DataFrame:
     """Sort by one of :data:`SORT_KEYS` (``margin`` = confidence - true_probability); ties keep row order.
 
-    ``label_issue`` needs that column (1 - :func:`fer_core.label_noise.label_quality`) in ``frame``.
+    ``label_issue`` needs that column (1 - :func:`fer_core.evaluation.label_noise.label_quality`) in ``frame``.
     """
     if by not in SORT_KEYS:
         raise FerError(f"cannot sort by '{by}' (expected one of {', '.join(SORT_KEYS)})")

@@ -88,7 +88,7 @@ def metrics_from_probabilities(
     Args:
         probabilities: ``float (N, 7)``; labels: ``int (N,)`` 0..6.
         votes: ``int (N, 10)`` FER+ counts, or ``None``; with them the result has a ``ferplus`` entry
-            (:func:`fer_core.label_noise.ferplus_summary`).
+            (:func:`fer_core.evaluation.label_noise.ferplus_summary`).
     """
     predicted = probabilities.argmax(axis=1)
     matrix = confusion_matrix(labels, predicted)

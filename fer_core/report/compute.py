@@ -6,11 +6,11 @@ The page answers, for one run directory (see :mod:`fer_core.runs`):
    (``config.json``), training curves from ``history.csv``, public accuracy and
    a per-class precision/recall/F1 table (``metrics.json``);
 2. the effect of normalization and augmentation: the 2x2 table of
-   :mod:`fer_core.ablation`, beside the seed report's public/private numbers;
+   :mod:`fer_core.evaluation.ablation`, beside the seed report's public/private numbers;
 3. the confusion matrix, and the most-confused pairs in words;
 4. saliency maps (vanilla gradient, SmoothGrad, Grad-CAM) for PublicTest faces;
 5. gradient-ascent images of one conv layer's filters, read from the model's
-   :class:`~fer_core.filter_cache.FilterCache` (the images the dashboard shows),
+   :class:`~fer_core.vis.filter_cache.FilterCache` (the images the dashboard shows),
    and that layer's outputs (feature maps) on one face.
 
 Two steps: :func:`compute_report` validates the inputs and fills one

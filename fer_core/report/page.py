@@ -52,7 +52,7 @@ def write_report(
             maps), ``methods`` (keys of :data:`fer_core.vis.saliency.METHODS`),
             ``smoothgrad_samples``, ``filter_count`` (images for the first this
             many filters of ``layer``), ``ascent_steps`` (default
-            :data:`fer_core.filter_cache.STEPS`, the dashboard's images),
+            :data:`fer_core.vis.filter_cache.STEPS`, the dashboard's images),
             ``progress`` (called with a short message before each slow step;
             default: lines ``report: ...`` on stderr; ``None`` for silence).
 

@@ -62,7 +62,7 @@ non-trainable). Input: raw pixels (N, 48, 48, 1) in 0..255; output: 7 softmax pr
 
 
 def splits_html(found) -> str:
-    """The splits' brightness, contrast and sharpness (a :class:`fer_core.shift` comparison), and the difference in words."""
+    """The splits' brightness, contrast and sharpness (a :class:`fer_core.data.shift` comparison), and the difference in words."""
     if not found.profiles:
         return ""
     rows = [[name, f"{p.brightness:.1f}", f"{p.contrast:.1f}", f"{p.sharpness:.4f}"] for name, p in found.profiles.items()]
@@ -122,7 +122,7 @@ def _ablation_notes(folder, groups: dict, skipped: list[str]) -> str:
 
 
 def ablation_section(ablation) -> str:
-    """Section 2 from ``(folder, groups, skipped, findings)`` (:mod:`fer_core.ablation`); ``""`` for ``None``."""
+    """Section 2 from ``(folder, groups, skipped, findings)`` (:mod:`fer_core.evaluation.ablation`); ``""`` for ``None``."""
     if ablation is None:
         return ""
     folder, groups, skipped, findings = ablation

@@ -4,7 +4,7 @@ Keras's ``RandomRotation``, ``RandomTranslation`` and ``RandomZoom`` in a row
 interpolate the face three times; each bilinear pass at a random sub-pixel
 offset blurs it (a Gaussian of about 0.4 px), so the chain trained on faces
 about 0.6 px blurrier than the sharp PublicTest ones (measured with
-:func:`fer_core.shift.estimate_blur` on 1,000 PublicTest faces: sharpness
+:func:`fer_core.data.shift.estimate_blur` on 1,000 PublicTest faces: sharpness
 0.199 raw, 0.106 after the chain). This layer draws the same random transforms
 (the ranges of those layers: a uniform angle in ``[-rotation, rotation]``
 degrees, shifts in ``[-shift, shift]`` of the side, zoom factors ``1 + u`` with

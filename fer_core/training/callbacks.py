@@ -146,7 +146,7 @@ class Heartbeat(keras.callbacks.Callback):
 def epoch_line(rows: list[dict], epochs: int, best: float) -> str:
     """One line after the last of ``rows`` (history rows): speed, best validation accuracy, time left.
 
-    The time left is :func:`~fer_core.runs.seconds_per_epoch` times the epochs still to go.
+    The time left is :func:`~fer_core.runs.summary.seconds_per_epoch` times the epochs still to go.
     """
     row = rows[-1]
     left = max(epochs - row["epoch"], 0) * (seconds_per_epoch(rows) or 0.0)

@@ -92,9 +92,9 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
 
     With ``restart``, what an earlier run in the folder trained is removed first
     (:func:`clear_training`), once the data has loaded. Temporary files that a killed
-    write left in the run folder are removed (:func:`fer_core.runs.remove_dead_temps`).
+    write left in the run folder are removed (:func:`fer_core.runs.files.remove_dead_temps`).
 
-    Precision follows ``config.precision`` (see :mod:`fer_core.accel`); the
+    Precision follows ``config.precision`` (see :mod:`fer_core.training.accel`); the
     global Keras dtype policy is restored afterwards. Under ``TF_CONFIG`` every
     worker runs this and only the chief writes the run, holding its lock
     (:func:`fer_core.runs.run_lock`) throughout.

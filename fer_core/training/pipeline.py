@@ -58,7 +58,7 @@ def make_dataset(split: Split, batch_size: int, *, shuffle: bool = False, augmen
     ``S`` is 48, or ``crop``: a random window of each face when ``shuffle`` (training),
     else the center one. Labels are ``int64 (B,)``, or ``float32 (B, 7)`` one-hot
     rows with ``one_hot`` (for a loss that smooths them), or the rows of ``targets``
-    (``float32 (N, 7)``, e.g. :func:`fer_core.label_noise.vote_targets`). A ``tf.data.Dataset``
+    (``float32 (N, 7)``, e.g. :func:`fer_core.evaluation.label_noise.vote_targets`). A ``tf.data.Dataset``
     under the TensorFlow backend, else :class:`ArrayBatches`.
     """
     if targets is None:

@@ -8,7 +8,7 @@ each of the last N epochs as ``RUN/snapshots/epoch-XXXX.keras``; ``fer
 calibrate RUN --average K`` averages the last K of them and, as the paper
 prescribes (a mean of weights has no BatchNorm statistics of its own),
 re-estimates the BatchNorm statistics before scoring
-(:func:`fer_core.precise_bn.calibrate_run`).
+(:func:`fer_core.training.precise_bn.calibrate_run`).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def averaged_snapshots(run, last: int) -> tuple[keras.Model, list[int]]:
     """The model whose weights are the mean of ``run``'s last ``last`` snapshots, and their epochs.
 
     BatchNorm moving statistics come out averaged too: re-estimate them
-    (:func:`fer_core.precise_bn.precise_batch_norm`) before using the model.
+    (:func:`fer_core.training.precise_bn.precise_batch_norm`) before using the model.
     """
     kept = snapshot_epochs(run)
     if last < 1 or len(kept) < last:

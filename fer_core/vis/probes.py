@@ -138,7 +138,7 @@ class _Replay:
     Records the output of every leaf layer by name, and for every output tensor
     the layer and arguments that produced it. A layer called more than once (a
     shared sub-model, e.g. an ensemble member seeing several test-time views)
-    keeps the output of its first call: the center view in :mod:`fer_core.ensemble`.
+    keeps the output of its first call: the center view in :mod:`fer_core.models.ensemble`.
     """
 
     def __init__(self):
