@@ -39,11 +39,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fer_core.training.accel import resolve_jit, resolve_precision  # noqa: E402
 from fer_core.config import TrainConfig  # noqa: E402
 from fer_core.data.dataset import load_fer2013
 from fer_core.data.splits import Split
 from fer_core.models.builders import build_model  # noqa: E402
+from fer_core.training.accel import resolve_jit, resolve_precision  # noqa: E402
 from fer_core.training.build import new_model
 from fer_core.training.pipeline import augmenter, make_dataset
 

@@ -33,7 +33,8 @@ def training_folders() -> dict[str, tuple[str, Path]]:
 
 
 def ablation_table() -> pd.DataFrame | None:
-    """The 2x2 normalization x augmentation table (``fer_core.evaluation.ablation.ablation_rows``), or ``None`` without a folder."""
+    """The 2x2 normalization x augmentation table (:func:`fer_core.evaluation.ablation.ablation_rows`), or ``None``
+    without a folder."""
     folder = ablation_folder(ROOT)
     return pd.DataFrame(ablation_rows(folder)) if folder is not None else None
 

@@ -348,7 +348,8 @@ def upload_limit_bytes() -> int:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def decode_upload(data: bytes, name: str) -> np.ndarray:
-    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side (:func:`fer_core.data.faces.read_photo`).
+    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side
+    (:func:`fer_core.data.faces.read_photo`).
 
     Raises:
         ImageError: one line for a file over the upload limit, not an image,

@@ -22,8 +22,8 @@ from fer_core.data.faces import faces_in, read_photo
 from fer_core.data.images import read_gray
 from fer_core.data.shift import compare_splits
 from fer_core.errors import FerError, describe_os_error, shorten
-from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
+from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 from fer_core.evaluation.scores import evaluate_run, predict_proba, top_k, write_submission
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 from fer_core.paths import model_file

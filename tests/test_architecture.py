@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)  # an import in one of these runs when it is called
 # Third-party packages slow to import (seconds) or optional: an import inside a function may put them off.
 HEAVY = {"tensorflow", "keras", "jax", "torch", "mtcnn", "cleanlab", "sklearn"}
 # Layers of fer_core, lowest first: a module imports its own package or a lower layer, never a higher or equal one.
@@ -67,7 +68,7 @@ def _imports(tree: ast.AST, runs_on_import: bool = False):
                 yield child, [alias.name for alias in child.names], in_function
             elif isinstance(child, ast.ImportFrom) and child.module:
                 yield child, [child.module, *(f"{child.module}.{alias.name}" for alias in child.names)], in_function
-            yield from walk(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            yield from walk(child, in_function or isinstance(child, FUNCTIONS))
 
     yield from walk(tree, False)
 
@@ -79,11 +80,13 @@ def _resolve(target: str) -> str | None:
 
 def _edges(name: str, runs_on_import: bool = False) -> set[str]:
     """The modules of ours that ``name`` imports (see :func:`_imports`)."""
-    return {t for _, targets, _ in _imports(TREES[name], runs_on_import) for t in map(_resolve, targets) if t and t != name}
+    found = {t for _, targets, _ in _imports(TREES[name], runs_on_import) for t in map(_resolve, targets)}
+    return found - {None, name}
 
 
 def _heavy(name: str, seen: set[str] | None = None) -> set[str]:
-    """The heavy packages importing ``name`` loads (its top-level imports and theirs, and its packages' ``__init__``)."""
+    """The heavy packages that importing ``name`` loads: through its top-level imports and theirs, and its
+    packages' ``__init__``."""
     seen = set() if seen is None else seen
     if name in seen:
         return set()

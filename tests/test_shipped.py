@@ -50,8 +50,8 @@ def test_a_shipped_submission_covers_every_private_id_once(shipped):
 
 
 def test_a_shipped_model_carries_every_conv_layers_filter_images(shipped):
-    from fer_core.vis.filter_cache import FilterCache
     from fer_core.models.builders import conv_layer_names
+    from fer_core.vis.filter_cache import FilterCache
     from fer_core.vis.filters import channel_count
 
     folder, model = shipped

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fer_core.errors import FerError
 from fer_core.data.ferplus import VOTE_COLUMNS, VOTE_TO_CLASS
+from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 
 NO_MAJORITY = -1

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from fer_core.errors import FerError
-from fer_core.evaluation.scores import predict_proba, top_k_text
 from fer_core.evaluation.label_noise import NO_MAJORITY, annotator_side, ferplus_majority, votes_text
+from fer_core.evaluation.scores import predict_proba, top_k_text
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 
 if TYPE_CHECKING:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fer_core.errors import FerError
 from fer_core.evaluation.confusion import confusion_matrix, per_class_report
 from fer_core.evaluation.label_noise import ferplus_summary
 from fer_core.labels import EMOTIONS, INPUT_SHAPE, NUM_CLASSES

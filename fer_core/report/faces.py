@@ -7,7 +7,6 @@ from fer_core.report.content import FeatureMapView, FilterTiles, ReportData, Sal
 from fer_core.report.html import NO_DATA_NOTE, Markup, escape, html_table, img_tag, note
 from fer_core.vis import METHOD_TITLES, render
 
-
 # ----------------------------------------------------------------------------- 4. saliency
 
 
@@ -62,14 +61,15 @@ def filters_html(tiles: FilterTiles) -> str:
 def feature_maps_html(view: FeatureMapView) -> str:
     """Section 5b: one face and the grid of ``view.layer``'s channels on it."""
     if view.maps.ndim != 4:
-        return note(f"Layer {escape(view.layer)} has output shape {view.maps.shape[1:]}, not (H, W, C): no maps to show.")
+        return note(f"Layer {escape(view.layer)} has output shape {view.maps.shape[1:]}, not (H, W, C): "
+                    "no maps to show.")
     _, h, w, c = view.maps.shape
     grid = render.feature_map_grid(view.maps[0], columns=min(32, c), cmap="viridis", factor=max(1, 48 // max(h, w)))
     label = f"true {EMOTIONS[view.label]}, " if view.label is not None else ""
     predicted = f"{EMOTIONS[int(view.probabilities.argmax())]} {view.probabilities.max():.0%}"
     return (
-        f"<p>The output of <code>{escape(view.layer)}</code> ({h}x{w}, {c} channels; before BatchNorm and LeakyReLU) for "
-        f"PublicTest #{view.index} ({escape(label)}predicted {predicted}). Each channel is scaled on its own min "
+        f"<p>The output of <code>{escape(view.layer)}</code> ({h}x{w}, {c} channels; before BatchNorm and LeakyReLU) "
+        f"for PublicTest #{view.index} ({escape(label)}predicted {predicted}). Each channel is scaled on its own min "
         f"and max (viridis).</p>{img_tag(render.upscale(view.face, 3), 'chosen face')}"
         f'<div class="fm">{img_tag(grid, "feature maps", "width:100%;height:auto")}</div>'
     )

@@ -1,4 +1,5 @@
-"""The HTML of ``fer report``: the building blocks of the page (escaping, tables, embedded PNGs, SVG curves, the page shell and its CSS).
+"""The HTML of ``fer report``: the building blocks of the page (escaping, tables, embedded PNGs, SVG curves,
+the page shell and its CSS).
 
 The page is self-contained: images are embedded as base64 PNG ``data:`` URIs,
 charts are inline SVG, the CSS is inline, there is no JavaScript and nothing is

@@ -1,4 +1,5 @@
-"""The whole report page (sections in order, in the page shell) and :func:`write_report`, which computes and writes it."""
+"""The whole report page (its sections in order, in the page shell) and :func:`write_report`, which computes
+and writes it."""
 
 from __future__ import annotations
 

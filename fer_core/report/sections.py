@@ -1,4 +1,5 @@
-"""Sections 1 to 3 of the report page: the model (settings, curves, metrics, splits), the ablation table, the confusion."""
+"""Sections 1 to 3 of the report page: the model (settings, curves, metrics, splits), the ablation table,
+the confusion matrix."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ import numpy as np
 
 from fer_core.errors import FerError
 from fer_core.evaluation.ablation import SEED_ABLATION
-from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
+from fer_core.evaluation.label_noise import shared_confusion_sentences, summary_sentences
 from fer_core.labels import EMOTIONS
 from fer_core.report.content import ReportData
 from fer_core.report.html import Markup, curves_svg, escape, format_value, html_table, note
-
 
 # ----------------------------------------------------------------------------- 1. the model
 
@@ -54,7 +54,8 @@ non-trainable). Input: raw pixels (N, 48, 48, 1) in 0..255; output: 7 softmax pr
 <div class="cols"><div>{layers_table}</div><div><h3>Training settings</h3>{settings}</div></div>
 <h3>Training curves</h3>{_curves_html(data)}
 <h3>Accuracy</h3>
-<p class="big">{escape(metrics.get("split", "public"))} accuracy: <b>{metrics["accuracy"]:.5f}</b> ({metrics.get("samples", "?")} faces)</p>
+<p class="big">{escape(metrics.get("split", "public"))} accuracy: <b>{metrics["accuracy"]:.5f}</b>
+({metrics.get("samples", "?")} faces)</p>
 {_metrics_note(data)}
 {html_table(("emotion", "precision", "recall", "F1", "support"), per_class, "num")}
 {splits_html(data.splits) if data.splits is not None else ""}
@@ -62,7 +63,8 @@ non-trainable). Input: raw pixels (N, 48, 48, 1) in 0..255; output: 7 softmax pr
 
 
 def splits_html(found) -> str:
-    """The splits' brightness, contrast and sharpness (a :class:`fer_core.data.shift` comparison), and the difference in words."""
+    """The splits' brightness, contrast and sharpness (a :mod:`fer_core.data.shift` comparison), and the difference
+    in words."""
     if not found.profiles:
         return ""
     rows = [[name, f"{p.brightness:.1f}", f"{p.contrast:.1f}", f"{p.sharpness:.4f}"] for name, p in found.profiles.items()]
@@ -122,7 +124,8 @@ def _ablation_notes(folder, groups: dict, skipped: list[str]) -> str:
 
 
 def ablation_section(ablation) -> str:
-    """Section 2 from ``(folder, groups, skipped, findings)`` (:mod:`fer_core.evaluation.ablation`); ``""`` for ``None``."""
+    """Section 2 from ``(folder, groups, skipped, findings)`` (:mod:`fer_core.evaluation.ablation`);
+    ``""`` for ``None``."""
     if ablation is None:
         return ""
     folder, groups, skipped, findings = ablation
@@ -146,7 +149,8 @@ and <code>augment</code>; the difference in brackets is against the seed report'
 
 def _confusion_table(matrix: np.ndarray, classes: Sequence[str], columns: str = "predicted") -> str:
     totals = matrix.sum(axis=1)
-    head = f"<tr><th>true \\ {escape(columns)}</th>" + "".join(f"<th>{escape(c)}</th>" for c in classes) + "<th>faces</th></tr>"
+    cells = "".join(f"<th>{escape(c)}</th>" for c in classes)
+    head = f"<tr><th>true \\ {escape(columns)}</th>{cells}<th>faces</th></tr>"
     body = []
     for i, name in enumerate(classes):
         cells = []

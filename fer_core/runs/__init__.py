@@ -4,7 +4,9 @@ Also the atomic file writes every other package uses (``files``), so a reader ne
 sees half a file and a killed writer leaves nothing behind but a temp file.
 """
 
-from fer_core.runs.discovery import default_model_index, find_all_runs, find_models, find_runs, search_folders, subfolders
+from fer_core.runs.discovery import (
+    default_model_index, find_all_runs, find_models, find_runs, search_folders, subfolders,
+)
 from fer_core.runs.files import atomic_path, make_folder, read_json, write_json, write_npz, write_text
 from fer_core.runs.folder import ENSEMBLE, Run
 from fer_core.runs.history import best_epoch, merge_histories, split_history

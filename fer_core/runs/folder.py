@@ -9,7 +9,8 @@ Layout (../shared/DESIGN.md in the project workspace)::
     RUN/metrics.json       accuracy, confusion matrix, per-class report
     RUN/predictions.npz    public-split probabilities for the dashboard
     RUN/heartbeat.json     refreshed every few seconds by a running ``fer train``
-    RUN/.lock              flocked by the process training in RUN (:func:`~fer_core.runs.lock.run_lock`); a killed one leaves it unlocked
+    RUN/.lock              flocked by the process training in RUN (:func:`~fer_core.runs.lock.run_lock`);
+                           a killed one leaves it unlocked
     RUN/logs/              TensorBoard scalars, one point per epoch
 
 Every file is written through :mod:`fer_core.runs.files`, so an interrupted write

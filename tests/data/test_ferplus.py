@@ -7,8 +7,8 @@ import pytest
 
 from fer_core import cli
 from fer_core.data.dataset import load_fer2013
-from fer_core.errors import DataError
 from fer_core.data.ferplus import HEADER, VOTE_COLUMNS
+from fer_core.errors import DataError
 from tests.conftest import make_faces, write_text
 
 USAGES = ["Training"] * 21 + ["PublicTest"] * 14

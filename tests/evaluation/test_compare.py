@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from fer_core.evaluation.compare import change_sentences, confusion_change, disagreements, matching_layer, row_fractions
 from fer_core.errors import FerError
+from fer_core.evaluation.compare import change_sentences, confusion_change, disagreements, matching_layer, row_fractions
 
 
 def _matrices():

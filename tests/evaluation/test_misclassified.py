@@ -3,10 +3,10 @@ import pytest
 
 from fer_core.data.splits import Split
 from fer_core.errors import FerError
-from fer_core.evaluation.scores import predict_proba
 from fer_core.evaluation.misclassified import (
     COLUMNS, confusion_pair, misclassified, misclassified_from_model, predictions_table, sort_samples,
 )
+from fer_core.evaluation.scores import predict_proba
 from tests.conftest import make_faces
 from tests.vis.conftest import linear_model
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from fer_core import cli
-from fer_core.models.ensemble import build_ensemble, member_names, view_boxes
 from fer_core.errors import FerError
 from fer_core.models.builders import build_model, conv_layer_names, load_model, with_center_crop
+from fer_core.models.ensemble import build_ensemble, member_names, view_boxes
 from fer_core.runs.folder import Run
 from tests.conftest import files_under, make_faces, one_error_line
 from tests.vis.conftest import tiny_cnn

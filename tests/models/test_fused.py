@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from fer_core.models.fused import FusedBatchNormalization, builtin_config, fused_model
 from fer_core.models.builders import build_model
-from fer_core.runs.folder import Run
+from fer_core.models.fused import FusedBatchNormalization, builtin_config, fused_model
 from fer_core.models.inference import save_inference_model
+from fer_core.runs.folder import Run
 
 
 @pytest.mark.parametrize("center, scale", [(True, True), (False, False)])

@@ -11,12 +11,12 @@ import pytest
 
 from fer_core.data.dataset import load_fer2013
 from fer_core.errors import FerError
+from fer_core.evaluation.ablation import SEED_ABLATION, ablation_rows
 from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
 from fer_core.evaluation.scores import metrics_from_probabilities, predict_proba
 from fer_core.labels import EMOTIONS
-from fer_core.evaluation.ablation import SEED_ABLATION, ablation_rows
-from fer_core.report.page import write_report
 from fer_core.report.html import curves_svg
+from fer_core.report.page import write_report
 from tests.conftest import kaggle_csv, make_faces, write_text
 
 FAST = {

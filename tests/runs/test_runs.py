@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from fer_core import cli
-from fer_core.training.accel import resolve_jit
 from fer_core.config import TrainConfig
 from fer_core.data.dataset import load_fer2013
 from fer_core.runs.files import remove_dead_temps, write_json
@@ -19,6 +18,7 @@ from fer_core.runs.folder import Run
 from fer_core.runs.history import merge_histories, split_history
 from fer_core.runs.status import run_status
 from fer_core.runs.summary import differing_options, format_duration, run_summary, seconds_per_epoch
+from fer_core.training.accel import resolve_jit
 from fer_core.training.callbacks import epoch_line
 from tests.conftest import REPO, one_error_line, snapshot, start_write
 

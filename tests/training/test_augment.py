@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from fer_core.training.augment import RandomAffine
 from fer_core.data.shift import estimate_blur
+from fer_core.training.augment import RandomAffine
 
 
 def _noise_faces(n: int = 64, seed: int = 0) -> np.ndarray:

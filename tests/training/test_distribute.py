@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from fer_core.training.accel import cpu_supports_bf16, is_chief, resolve_precision
 from fer_core.runs.folder import Run
+from fer_core.training.accel import cpu_supports_bf16, is_chief, resolve_precision
 from tests.conftest import kaggle_csv, make_faces, write_text
 
 

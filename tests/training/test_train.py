@@ -21,9 +21,6 @@ from fer_core.errors import FerError
 from fer_core.models.builders import load_model
 from fer_core.runs.folder import Run
 from fer_core.runs.status import run_status
-from tests.conftest import REAL_DATA, id_csv, kaggle_csv, make_faces, one_error_line, write_text
-
-
 from tests.conftest import REAL_DATA, id_csv, kaggle_csv, killed_write, make_faces, one_error_line, snapshot, write_text
 
 EPOCH_SECONDS_LIMIT = 600

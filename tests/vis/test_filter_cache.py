@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fer_core.vis import filter_cache
 from fer_core.cli import main
 from fer_core.errors import FerError
+from fer_core.vis import filter_cache
 from fer_core.vis.filter_cache import FilterCache, chunks, precompute
 from fer_core.vis.filters import gradient_ascent
 from tests.vis.conftest import tiny_cnn
