@@ -18,11 +18,13 @@ POLL_SECONDS = 0.3
 
 @dataclass
 class Task:
-    """One background computation: what it computes (``text``), how far it got (0..1), and how it ended."""
+    """One background computation: what it computes (``text``), how far it got (0..1), and how it ended
+    (``result``, what the work returned, or ``error``)."""
 
     text: str
     fraction: float = 0.0
     done: threading.Event = field(default_factory=threading.Event)
+    result: object = None
     error: BaseException | None = None
 
 
@@ -40,7 +42,7 @@ def start(name: str, text: str, work: Callable[[Callable[[float], None]], object
 
     def run() -> None:
         try:
-            work(lambda fraction: setattr(task, "fraction", float(fraction)))
+            task.result = work(lambda fraction: setattr(task, "fraction", float(fraction)))
         except BaseException as exc:  # noqa: BLE001 (handed to the page that follows the task)
             task.error = exc
         finally:
@@ -48,6 +50,11 @@ def start(name: str, text: str, work: Callable[[Callable[[float], None]], object
 
     threading.Thread(target=run, name=f"fer-lens-{name}", daemon=True).start()
     return task
+
+
+def task(name: str) -> Task | None:
+    """The task started under ``name`` (running or ended), or ``None``."""
+    return _TASKS.get(name)
 
 
 def finished(name: str) -> bool:

@@ -81,7 +81,7 @@ def selected_model() -> ModelKey | None:
     return model_key(path) if path and Path(path).is_file() else None
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner="Loading TensorFlow and the model…", max_entries=64)  # the outer call: its spinner shows
 def model_problem(key: ModelKey) -> str | None:
     """Why the model of ``key`` cannot be used (:func:`fer_core.models.load_model`'s one line: not a Keras
     model, a layer class that is not here, not 48x48x1 faces in and 7 probabilities out), or ``None``."""
@@ -178,14 +178,38 @@ def public_probabilities(key: ModelKey, source: str) -> np.ndarray:
 
 
 def score_public(key: ModelKey, source: str) -> background.Task:
-    """Start scoring the PublicTest faces with the model in the background (once), kept on disk."""
+    """Start scoring the PublicTest faces with the model in the background (once), kept on disk.
+
+    The same forward pass measures the layer the Filters page opens on (:func:`catalog.report_layer`): the
+    task's result is ``{layer: float32 (N, C) channel means}`` (empty without conv layers), which
+    :func:`filter_dossier` uses instead of a second pass."""
     images = _public(source).images
 
-    def work(on_progress: Callable[[float], None]) -> None:
-        keep_probabilities(_probabilities_path(key, source), predict_in_chunks(load_model(key), images, on_progress))
+    def work(on_progress: Callable[[float], None]) -> dict[str, np.ndarray]:
+        from fer_core.vis.feature_maps import mean_activations_and_outputs
+
+        model, layers = load_model(key), conv_layers(key)
+        if not layers:
+            keep_probabilities(_probabilities_path(key, source), predict_in_chunks(model, images, on_progress))
+            return {}
+        layer = layers[catalog.report_layer(layers)]
+        means, probabilities = mean_activations_and_outputs(model, images, layer, on_progress=on_progress)
+        keep_probabilities(_probabilities_path(key, source), probabilities)
+        return {layer: means}
 
     text = f"Scoring the {len(images):,} PublicTest faces with {model_label(key)} (once; kept on disk)…"
     return background.start(f"score {key.digest} {source}", text, work)
+
+
+def _scored_means(key: ModelKey, source: str, layer: str) -> np.ndarray | None:
+    """``layer``'s PublicTest channel means from the scoring pass (:func:`score_public`, started or joined and
+    waited for) when ``layer`` is the one it measures, else ``None``."""
+    layers = conv_layers(key)
+    if layer != layers[catalog.report_layer(layers)]:
+        return None
+    task = score_public(key, source)
+    task.done.wait()
+    return task.result.get(layer) if isinstance(task.result, dict) else None
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -327,16 +351,17 @@ def filter_seeds(key: ModelKey, layer: str, index: int, seeds: tuple[int, ...] =
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def filter_dossier(key: ModelKey, layer: str, source: str, top_k: int = 9) -> dict[str, np.ndarray]:
-    """Every filter's top PublicTest faces and mean activation per emotion (``fer_core.vis.filters``)."""
-    from fer_core.vis.filters import filter_dossier as dossier
+    """Every filter's top PublicTest faces and mean activation per emotion (``fer_core.vis.dossier``), from the
+    scoring pass's activations when it measures ``layer`` (:func:`score_public`)."""
+    from fer_core.vis.dossier import dossier_from_activations
+    from fer_core.vis.feature_maps import mean_activations
 
     split = _public(source)
-    found = dossier(load_model(key), split.images, split.labels, layer, top_k=top_k)
-    return {
-        "top_indices": found.top_indices,
-        "top_activations": found.top_activations,
-        "per_emotion": found.per_emotion,
-    }
+    means = _scored_means(key, source, layer)
+    if means is None:
+        means = mean_activations(load_model(key), split.images, layer)
+    found = dossier_from_activations(means, split.labels, np.arange(means.shape[1]), top_k=top_k)
+    return {"top_indices": found.top_indices, "top_activations": found.top_activations, "per_emotion": found.per_emotion}
 
 
 # ----------------------------------------------------------------------------- uploads and faces

@@ -12,8 +12,9 @@ import state
 
 def warm_up(path: str) -> None:
     """Once per server process, in a background thread: load TensorFlow and the model at ``path``, draw the
-    first page of its Filters grid, load the dataset, score its PublicTest faces (kept on disk), and compute
-    the Filters page's close-up of filter 0 and its faces; a page that needs one of them waits for it."""
+    first page of its Filters grid and the close-up of filter 0 while the dataset loads, then score its
+    PublicTest faces (kept on disk) in one pass that also ranks the faces of the Filters page's layer; a page
+    that needs one of them waits for it."""
 
     def work(_: Callable[[float], None]) -> None:
         # the dataset loads beside the model, in its own thread
@@ -24,12 +25,11 @@ def warm_up(path: str) -> None:
         layer = layers[catalog.report_layer(layers)] if layers else None
         if layer is not None:
             state.filter_images(key, layer, 0, min(catalog.FILTERS_PER_PAGE, state.channel_count(key, layer)))
+            state.filter_seeds(key, layer, 0)
         data.done.wait()
         if state.evaluation_split() is not None:
             state.score_public(key, state.data_source()).done.wait()
             if layer is not None:
                 state.filter_dossier(key, layer, state.data_source())
-        if layer is not None:
-            state.filter_seeds(key, layer, 0)
 
     background.start("warm-up", "Warming up the default model", work)

@@ -62,7 +62,20 @@ def filter_dossier(
     if len(labels) != len(images):
         raise FerError(f"{len(labels)} labels for {len(images)} images (expected one label per image)")
     chosen = filter_indices(model, layer, filters)
-    means = mean_activations(model, images, layer, batch_size)[:, chosen].T  # (K, N)
+    return dossier_from_activations(mean_activations(model, images, layer, batch_size), labels, chosen, top_k=top_k)
+
+
+def dossier_from_activations(means: np.ndarray, labels: np.ndarray, filters: np.ndarray, *, top_k: int = 9) -> Dossier:
+    """:func:`filter_dossier` from activations measured already.
+
+    Args:
+        means: ``float32 (N, C)``, each face's spatial mean of every channel
+            (:func:`fer_core.vis.feature_maps.mean_activations`).
+        labels: ``int (N,)`` emotions 0..6.
+        filters: ``int (K,)`` channel indices to describe.
+    """
+    chosen = np.asarray(filters, np.int64)
+    means = np.asarray(means, np.float32)[:, chosen].T  # (K, N)
     top = np.argsort(-means, axis=1, kind="stable")[:, :top_k]
     per_emotion = np.full((len(chosen), len(EMOTIONS)), np.nan, np.float32)
     for e in range(len(EMOTIONS)):

@@ -224,6 +224,13 @@ def input_probe(model: keras.Model, layer: str) -> keras.Model:
     return cached(model, ("input", layer), lambda: _build_input_probe(model, layer))
 
 
+def output_probe(model: keras.Model, layer: str) -> keras.Model:
+    """A model from ``float32 (N, 48, 48, 1)`` raw pixels to ``[layer output, the model's own output]``, weights
+    shared: one forward pass gives a layer's activations and the model's probabilities (the same ops as
+    ``model.predict``, not a softmax of the logits)."""
+    return cached(model, ("output", layer), lambda: _build_output_probe(model, layer))
+
+
 def _replayed(model: keras.Model, layer: str | None):
     """``(inputs, replay, output)``: ``model`` called on new symbolic pixels, every layer recorded."""
     if layer is not None:
@@ -237,6 +244,11 @@ def _build_input_probe(model: keras.Model, layer: str) -> keras.Model:
     inputs, replay, _ = _replayed(model, layer)
     _, args = replay.producers[id(replay.outputs[layer])]
     return keras.Model(inputs, args[0], name=f"{model.name}_into_{layer}")
+
+
+def _build_output_probe(model: keras.Model, layer: str) -> keras.Model:
+    inputs, replay, output = _replayed(model, layer)
+    return keras.Model(inputs, [replay.outputs[layer], output], name=f"{model.name}_{layer}_and_output")
 
 
 def _build_probe(model: keras.Model, layer: str | None, with_logits: bool) -> keras.Model:

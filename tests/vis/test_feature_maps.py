@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from fer_core.errors import FerError
-from fer_core.models.builders import build_model
+from fer_core.models.builders import build_model, conv_layer_names
 from fer_core.vis import probes
+from fer_core.vis import feature_maps as FM
 from fer_core.vis.feature_maps import feature_maps, mean_activations
 from tests.conftest import make_faces
 
@@ -65,3 +66,17 @@ def test_probe_logits_and_errors(tiny, nested, faces):
     subclassed(x)
     with pytest.raises(FerError, match="subclassed"):
         probes.probe(subclassed)
+
+
+@pytest.mark.parametrize("model_name, layer", [("tiny", "c2"), ("nested", None)])
+def test_one_pass_gives_the_layer_means_and_what_predict_gives(request, model_name, layer, faces):
+    model = request.getfixturevalue(model_name)
+    layer = layer or conv_layer_names(model)[-1]
+    seen = []
+    means, outputs = FM.mean_activations_and_outputs(model, faces, layer, batch_size=2, on_progress=seen.append)
+    np.testing.assert_allclose(means, FM.mean_activations(model, faces, layer), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs, model.predict(faces[..., None].astype("float32"), verbose=0), rtol=1e-5,
+                               atol=1e-6)
+    assert means.dtype == outputs.dtype == np.float32 and seen[-1] == 1.0 and len(seen) == -(-len(faces) // 2)
+    empty_means, empty_outputs = FM.mean_activations_and_outputs(model, faces[:0], layer)
+    assert empty_means.shape == (0, means.shape[1]) and empty_outputs.shape == (0, outputs.shape[1])
