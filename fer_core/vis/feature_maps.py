@@ -46,19 +46,28 @@ def feature_maps(model: keras.Model, images: np.ndarray, layer: str, batch_size:
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, *shape), np.float32)
 
 
+def _spatial_mean(x):
+    """``float32 (N, C)``: each channel's mean over the spatial axes of ``(N, ..., C)``; ``(N, C)`` stays as is."""
+    x = tf.cast(x, tf.float32)
+    return tf.reduce_mean(x, axis=list(range(1, len(x.shape) - 1))) if len(x.shape) > 2 else x
+
+
 def mean_activations(model: keras.Model, images: np.ndarray, layer: str, batch_size: int = 64) -> np.ndarray:
     """Each channel's mean over spatial positions, per face: ``float32 (N, C)``.
 
     This is the quantity gradient ascent maximizes (:mod:`fer_core.vis.filters`).
     """
-    parts = [feature_maps(model, images[s], layer, batch_size) for s in in_batches(len(images), 8 * batch_size)]
+
+    def make():
+        net = probe(model, layer, logits=False)
+        spec = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)
+        return tf.function(lambda x: _spatial_mean(net(x, training=False)), input_signature=[spec])
+
+    run, x = cached(model, ("means", layer), make), as_model_input(images)
+    parts = [run(tf.constant(x[s])).numpy() for s in in_batches(len(x), batch_size)]
     if not parts:
         return np.zeros((0, int(probe(model, layer, logits=False).outputs[0].shape[-1])), np.float32)
-    return np.concatenate([p.reshape(len(p), -1, p.shape[-1]).mean(axis=1) for p in parts]).astype(np.float32)
-
-
-def _spatial_mean(x):
-    return tf.reduce_mean(tf.cast(x, tf.float32), axis=list(range(1, len(x.shape) - 1))) if len(x.shape) > 2 else x
+    return np.concatenate(parts)
 
 
 def mean_activations_and_outputs(
@@ -84,16 +93,21 @@ def mean_activations_and_outputs(
     def make():
         net = output_probe(model, layer)
         spec = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)
-        return tf.function(lambda x: [_spatial_mean(y) for y in net(x, training=False)], input_signature=[spec])
+
+        def means_and_outputs(x):
+            maps, output = net(x, training=False)
+            return _spatial_mean(maps), tf.cast(output, tf.float32)
+
+        return tf.function(means_and_outputs, input_signature=[spec])
 
     run, x = cached(model, ("means and outputs", layer), make), as_model_input(images)
     means, outputs, batches = [], [], in_batches(len(x), batch_size)
     for i, part in enumerate(batches):
         mean, output = run(tf.constant(x[part]))
         means.append(mean.numpy())
-        outputs.append(tf.cast(output, tf.float32).numpy())
+        outputs.append(output.numpy())
         if on_progress is not None:
             on_progress((i + 1) / len(batches))
     if not batches:
         return tuple(np.zeros((0, int(out.shape[-1])), np.float32) for out in output_probe(model, layer).outputs)
-    return np.concatenate(means).astype(np.float32), np.concatenate(outputs).astype(np.float32)
+    return np.concatenate(means), np.concatenate(outputs)
