@@ -21,6 +21,8 @@ paths, sizes and modification times.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from fer_core.data.cache import cache_key, load_cache, save_cache
@@ -76,7 +78,7 @@ def load_fer2013(
     """
     source = find_data(path)
     plan = plan_reading(source, ferplus)
-    cache_file = Path(cache_dir or default_cache_dir()) / f"fer2013-{cache_key(plan)}.npz"
+    cache_file = _cache_file(plan, cache_dir)
     if cache:
         remove_dead_temps(cache_file.parent)  # a cache write cut short by a kill
     splits = load_cache(cache_file) if cache else None
@@ -85,6 +87,31 @@ def load_fer2013(
         if cache:
             save_cache(cache_file, splits)
     return Dataset(source, splits, dict(plan).get("ferplus"))
+
+
+def _cache_file(plan: list[tuple[str, Path]], cache_dir: str | os.PathLike | None = None) -> Path:
+    return Path(cache_dir or default_cache_dir()) / f"fer2013-{cache_key(plan)}.npz"
+
+
+def parse_in_a_process(path: str | os.PathLike, nice: int = 0) -> None:
+    """Fill the parsed-array cache of the FER2013 at ``path`` from a child Python process, and wait for it.
+
+    For a server whose threads import TensorFlow and run models while the dataset loads (the dashboard's
+    warm-up): the 3-5 s parse runs on another core instead of competing with them for one interpreter's
+    lock, and :func:`load_fer2013` then reads the cache; ``nice`` (Unix) lowers the child's priority so the
+    server's own work goes first. Nothing happens when the cache is there already. A
+    failure in the child (bad data, a cache that cannot be written) is left to :func:`load_fer2013`, which
+    parses again and says what is wrong."""
+    try:
+        if _cache_file(plan_reading(find_data(path))).is_file():
+            return
+    except DataError:
+        return
+    code = (
+        "import os, sys; os.nice(nice) if (nice := int(sys.argv[2])) and hasattr(os, 'nice') else None; "
+        "from fer_core.data.dataset import load_fer2013; load_fer2013(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path), str(nice)], capture_output=True, check=False)
 
 
 def load_optional_dataset(path: str | os.PathLike | None = None):

@@ -254,6 +254,53 @@ def test_rows_that_pandas_reports_are_numbered_as_ours_with_the_header_as_row_1(
     assert one_error_line(capsys.readouterr().err) == f"{path}: {says}"
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_the_fast_reader_reads_a_good_file_cell_for_cell_as_the_c_parser_does(tmp_path, gz):
+    import pandas as pd
+
+    from fer_core.data.formats import _read_csv_with_arrow
+
+    images, labels = make_faces(20)
+    text = kaggle_csv(images, labels, ["Training"] * 10 + ["PublicTest"] * 10).replace(",Training", ",")  # empty cells
+    path = write_text(tmp_path / ("fer2013.csv.gz" if gz else "fer2013.csv"), text, gz)
+    fast = _read_csv_with_arrow(path)
+    assert fast is not None, "a well-formed file takes the fast path"
+    pd.testing.assert_frame_equal(fast, pd.read_csv(path, dtype=str, keep_default_na=False))
+
+
+@pytest.mark.parametrize("case", list(PARSER_CASES))
+def test_the_fast_reader_leaves_a_broken_file_to_the_c_parser(tmp_path, case):
+    from fer_core.data.formats import _read_csv_with_arrow
+
+    index, breaks, _ = PARSER_CASES[case]
+    rows = _rows()
+    rows[index] = breaks(rows[index])
+    assert _read_csv_with_arrow(write_text(tmp_path / "fer2013.csv", "\n".join(rows) + "\n")) is None
+
+
+def test_a_child_process_fills_the_cache_that_load_then_reads(tmp_path, monkeypatch):
+    from fer_core.data.dataset import parse_in_a_process
+
+    monkeypatch.setenv("FER_CACHE", str(tmp_path / "cache"))
+    images, labels = make_faces(12)
+    path = write_text(tmp_path / "fer2013.csv", kaggle_csv(images, labels, ["Training"] * 6 + ["PublicTest"] * 6))
+    parse_in_a_process(path)
+    assert len(list((tmp_path / "cache").glob("fer2013-*.npz"))) == 1
+    monkeypatch.setattr("fer_core.data.dataset.parse", lambda *_: pytest.fail("parsed again"))
+    assert_split(load_fer2013(path)["public"], images[6:], labels[6:])
+
+
+def test_a_child_that_fails_leaves_no_cache_and_the_error_to_load(tmp_path, monkeypatch):
+    from fer_core.data.dataset import parse_in_a_process
+
+    monkeypatch.setenv("FER_CACHE", str(tmp_path / "cache"))
+    path = write_text(tmp_path / "fer2013.csv", "\n".join(_rows()[:3] + ["0,1 2 3,Training"]) + "\n")
+    parse_in_a_process(path)  # no exception here
+    assert not list(tmp_path.glob("cache/fer2013-*.npz"))
+    with pytest.raises(DataError, match="row 4: column 'pixels' has 3 pixels"):
+        load_fer2013(path)
+
+
 def test_missing_column(tmp_path):
     path = _one_row_csv(tmp_path, f"0,{GOOD}", header="emotion,pixels")
     with pytest.raises(DataError, match=r"missing column 'Usage' \(expected columns emotion,pixels,Usage"):
