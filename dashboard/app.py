@@ -5,6 +5,9 @@ a short script in app_pages/ that reads the chosen model through state.py. (Not
 "pages/": a folder of that name beside app.py puts Streamlit in its older
 multipage mode, and a deep link such as /filters on a fresh server then runs the
 page without this file.)
+
+The page's heading is written first, before the libraries load and the warm-up starts, so that a page
+opened on a fresh server shows what it is at once.
 """
 
 import os
@@ -13,36 +16,40 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
+# url path -> (script in app_pages/, title in the navigation, heading on the page, icon); one group per section
+PAGES = {
+    "The model": {
+        "model": ("model.py", "Model", "Model", "neurology"),
+        "filters": ("filters.py", "Filters", "Filters", "grid_view"),
+        "compare": ("compare.py", "Compare runs", "Compare runs", "monitoring"),
+        "training": ("training.py", "Training", "Training", "model_training"),
+    },
+    "On FER2013": {
+        "confusion": ("confusion.py", "Confusion matrix", "Confusion matrix", "table_chart"),
+        "misclassified": ("misclassified.py", "Misclassified", "Misclassified faces", "report"),
+        "saliency": ("saliency.py", "Saliency", "Saliency", "local_fire_department"),
+        "feature-maps": ("feature_maps.py", "Feature maps", "Feature maps", "layers"),
+    },
+    "Yours": {"photo": ("photo.py", "Your photo", "Your photo", "photo_camera")},
+}
+HEADINGS = {title: heading for group in PAGES.values() for _, title, heading, _ in group.values()}
+
 st.set_page_config(page_title="FER Lens", page_icon=":material/visibility:", layout="wide")
+page = st.navigation({
+    section: [
+        st.Page(f"app_pages/{script}", title=title, icon=f":material/{icon}:", url_path=url, default=url == "model")
+        for url, (script, title, _, icon) in group.items()
+    ]
+    for section, group in PAGES.items()
+})
+st.title(HEADINGS[page.title])
+
 with st.spinner("Starting FER Lens: loading its libraries…"):  # seconds on a fresh server, nothing afterwards
     import background
     import catalog
+    import charts  # noqa: F401 (Plotly, imported here before the warm-up thread competes for the CPU)
     import state
     import warmup
-
-PAGES = {
-    "The model": [
-        st.Page("app_pages/model.py", title="Model", icon=":material/neurology:", url_path="model", default=True),
-        st.Page("app_pages/filters.py", title="Filters", icon=":material/grid_view:", url_path="filters"),
-        st.Page("app_pages/compare.py", title="Compare runs", icon=":material/monitoring:", url_path="compare"),
-        st.Page("app_pages/training.py", title="Training", icon=":material/model_training:", url_path="training"),
-    ],
-    "On FER2013": [
-        st.Page(
-            "app_pages/confusion.py", title="Confusion matrix", icon=":material/table_chart:", url_path="confusion"
-        ),
-        st.Page(
-            "app_pages/misclassified.py", title="Misclassified", icon=":material/report:", url_path="misclassified"
-        ),
-        st.Page(
-            "app_pages/saliency.py", title="Saliency", icon=":material/local_fire_department:", url_path="saliency"
-        ),
-        st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/layers:", url_path="feature-maps"),
-    ],
-    "Yours": [st.Page("app_pages/photo.py", title="Your photo", icon=":material/photo_camera:", url_path="photo")],
-}
-
-page = st.navigation(PAGES)
 
 with st.sidebar:
     st.title("FER Lens")

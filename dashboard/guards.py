@@ -19,8 +19,8 @@ DATA_HELP = (
 )
 
 
-def require_model() -> state.ModelKey:
-    """The selected model, loaded (a spinner says so while it loads); otherwise one info box and stop the page."""
+def require_model_file() -> state.ModelKey:
+    """The selected model's file, not loaded yet; otherwise one info box and stop the page."""
     key = state.selected_model()
     if key is None:
         st.info(
@@ -28,6 +28,13 @@ def require_model() -> state.ModelKey:
             "under `assets/models/<name>/`; set `FER_RUNS` to look in another runs folder."
         )
         st.stop()
+    return key
+
+
+def require_model() -> state.ModelKey:
+    """The selected model, loaded (a spinner says so while it loads); otherwise one box saying why not, and
+    stop the page."""
+    key = require_model_file()
     problem = state.model_problem(key)
     if problem is not None:
         st.error(f"**This model cannot be used.** {problem}")

@@ -30,11 +30,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from fer_core.data import faces
-from fer_core.data.dataset import load_fer2013
-from fer_core.data.faces import read_photo
+from fer_core.data.dataset import load_fer2013, parse_in_a_process
 from fer_core.data.formats import HOW_TO_GET
-from fer_core.data.images import ImageError
 from fer_core.data.splits import Dataset, Split
 from fer_core.errors import FerError
 from fer_core.evaluation.label_noise import label_quality
@@ -107,6 +104,7 @@ def run_of(key: ModelKey) -> Run:
 
 @st.cache_resource(show_spinner="Loading FER2013…", max_entries=2)
 def _load_dataset(source: str) -> Dataset:
+    parse_in_a_process(source, nice=10)  # on a fresh server: beside TensorFlow loading, giving it the way
     return load_fer2013(source)
 
 
@@ -182,22 +180,28 @@ def score_public(key: ModelKey, source: str) -> background.Task:
 
     The same forward pass measures the layer the Filters page opens on (:func:`catalog.report_layer`): the
     task's result is ``{layer: float32 (N, C) channel means}`` (empty without conv layers), which
-    :func:`filter_dossier` uses instead of a second pass."""
+    :func:`filter_dossier` uses instead of a second pass. When the probabilities are stored already (a shipped
+    ``predictions.npz``), the pass only runs the network up to that layer."""
     images = _public(source).images
+    stored = _stored_probabilities(key, source) is not None
 
     def work(on_progress: Callable[[float], None]) -> dict[str, np.ndarray]:
-        from fer_core.vis.feature_maps import mean_activations_and_outputs
+        from fer_core.vis.feature_maps import mean_activations, mean_activations_and_outputs
 
         model, layers = load_model(key), conv_layers(key)
-        if not layers:
+        layer = layers[catalog.report_layer(layers)] if layers else None
+        if stored:
+            return {layer: mean_activations(model, images, layer, 256, on_progress)} if layer else {}
+        if layer is None:
             keep_probabilities(_probabilities_path(key, source), predict_in_chunks(model, images, on_progress))
             return {}
-        layer = layers[catalog.report_layer(layers)]
         means, probabilities = mean_activations_and_outputs(model, images, layer, on_progress=on_progress)
         keep_probabilities(_probabilities_path(key, source), probabilities)
         return {layer: means}
 
-    text = f"Scoring the {len(images):,} PublicTest faces with {model_label(key)} (once; kept on disk)…"
+    faces = f"the {len(images):,} PublicTest faces"
+    text = f"Running {faces} through {model_label(key)}'s filters…" if stored else (
+        f"Scoring {faces} with {model_label(key)} (once; kept on disk)…")
     return background.start(f"score {key.digest} {source}", text, work)
 
 
@@ -362,33 +366,3 @@ def filter_dossier(key: ModelKey, layer: str, source: str, top_k: int = 9) -> di
         means = mean_activations(load_model(key), split.images, layer)
     found = dossier_from_activations(means, split.labels, np.arange(means.shape[1]), top_k=top_k)
     return {"top_indices": found.top_indices, "top_activations": found.top_activations, "per_emotion": found.per_emotion}
-
-
-# ----------------------------------------------------------------------------- uploads and faces
-
-
-def upload_limit_bytes() -> int:
-    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def decode_upload(data: bytes, name: str) -> np.ndarray:
-    """An uploaded image as ``uint8 (H, W)`` gray, at most 1024 px on its long side
-    (:func:`fer_core.data.faces.read_photo`).
-
-    Raises:
-        ImageError: one line for a file over the upload limit, not an image,
-            corrupt, or a decompression bomb (see ``fer_core.data.images``).
-    """
-    if len(data) > upload_limit_bytes():
-        raise ImageError(
-            f"{name}: {len(data) / 2**20:.1f} MB is over the {upload_limit_bytes() // 2**20} MB upload limit"
-        )
-    return read_photo(data, name)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def faces_in(gray: np.ndarray) -> list[tuple[tuple[int, int, int, int] | None, np.ndarray]]:
-    """Every face of a ``uint8 (H, W)`` photo as ``(box, uint8 (48, 48) eyes-level crop)``, or
-    ``[(None, whole photo)]`` (:func:`fer_core.data.faces.faces_in`, as ``fer predict`` does)."""
-    return faces.faces_in(gray)

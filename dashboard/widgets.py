@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import state
+import uploads
 import streamlit as st
 from PIL import Image
 
@@ -97,7 +98,7 @@ def read_upload(uploaded, name: str = "") -> np.ndarray | None:
     if uploaded is None:
         return None
     try:
-        return state.decode_upload(uploaded.getvalue(), name or uploaded.name or "uploaded image")
+        return uploads.decode_upload(uploaded.getvalue(), name or uploaded.name or "uploaded image")
     except ImageError as exc:
         st.error(f"Cannot use this file. {exc}")
         return None

@@ -11,7 +11,6 @@ from fer_core.evaluation.ablation import ablation_findings
 from fer_core.runs.folder import Run
 from fer_core.runs.history import best_epoch
 
-st.title("Compare runs")
 
 ablation = catalog.ablation_table()
 if ablation is not None:

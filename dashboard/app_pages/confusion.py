@@ -18,7 +18,6 @@ from fer_core.vis import render
 split = guards.require_data()
 key = guards.require_model()
 source = state.data_source()
-st.title("Confusion matrix")
 
 frame = state.predictions_frame(key, source)
 matrix = confusion_matrix(frame["true"].to_numpy(), frame["predicted"].to_numpy())

@@ -9,7 +9,6 @@ from fer_core.vis import render
 
 split = guards.require_data()
 key = guards.require_model()
-st.title("Feature maps")
 
 face, caption = widgets.pick_dataset_face(split, "fm")
 layers = state.conv_layers(key)

@@ -18,7 +18,6 @@ PER_PAGE = catalog.FILTERS_PER_PAGE
 GRID_PAD = 2  # pixels between the grid's tiles
 
 key = guards.require_model()
-st.title("Filters")
 st.caption(
     "Each image is the input that maximizes one filter's mean activation (gradient ascent with a Fourier "
     "parameterization and small random transforms; Olah et al. 2017). Computed once per model and cached."

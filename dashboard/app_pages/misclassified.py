@@ -26,7 +26,6 @@ SIDE_TITLES = {"any": "anyone", "model": "the model", "label": "the label", "spl
 
 split = guards.require_data()
 key = guards.require_model()
-st.title("Misclassified faces")
 
 
 def first_page():

@@ -1,4 +1,7 @@
-"""Model: its layers, how it was trained, its training curves and its PublicTest scores."""
+"""Model: its layers, how it was trained, its training curves and its PublicTest scores.
+
+What the run folder's files say (curves, settings, scores) is drawn first; the figures and the layer table
+above them follow once TensorFlow and the model are loaded (seconds on a fresh server)."""
 
 import charts
 import pandas as pd
@@ -9,32 +12,11 @@ import widgets
 
 from fer_core.runs.history import split_history
 
-key = guards.require_model()
+key = guards.require_model_file()
 run = state.run_of(key).contents()
-st.title("Model")
-st.caption(f"`{key.path}`")
-
-with st.spinner("Reading the model…"):
-    layers = state.layer_table(key)
 metrics = run["metrics"]
-left, middle, right = st.columns(3)
-left.metric("Parameters", f"{int(layers['parameters'].sum()):,}")
-middle.metric("Conv layers", len(state.conv_layers(key)))
-right.metric("PublicTest accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "—")
-
-st.subheader("Layers")
-member = layers["layer"].str.extract(r"^([^/]+)/", expand=False)  # an ensemble member's name; NaN: its own layers
-if member.notna().any():
-    for name in member.dropna().unique():
-        rows = layers[member == name]
-        st.markdown(f"**Member `{name}`**: {len(rows)} layers, {int(rows['parameters'].sum()):,} parameters")
-        st.dataframe(rows, hide_index=True, width="stretch", key=f"model_layers_{name}")
-    plumbing = layers[member.isna()]
-    with st.expander(f"The ensemble's own {len(plumbing)} layers around its members (mirrored views, crops, average)"):
-        st.dataframe(plumbing, hide_index=True, width="stretch", key="model_layers_plumbing")
-else:
-    st.dataframe(layers, hide_index=True, width="stretch", key="model_layers")
-widgets.csv_download(layers, "layers.csv", "model_layers_csv")
+st.caption(f"`{key.path}`")
+from_the_model = st.container()  # filled last, drawn here
 
 st.subheader("Training")
 if run["history"]:
@@ -53,3 +35,27 @@ if "per_class" in metrics:
     widgets.number_table(report, "model_report", ("precision", "recall", "f1"))
 else:
     st.caption(run.get("metrics_error") or "No `metrics.json` beside this model: run `fer evaluate RUN` to score it.")
+
+with from_the_model:
+    guards.require_model()
+    with st.spinner("Reading the model…"):
+        layers = state.layer_table(key)
+    left, middle, right = st.columns(3)
+    left.metric("Parameters", f"{int(layers['parameters'].sum()):,}")
+    middle.metric("Conv layers", len(state.conv_layers(key)))
+    right.metric("PublicTest accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "—")
+
+    st.subheader("Layers")
+    member = layers["layer"].str.extract(r"^([^/]+)/", expand=False)  # an ensemble member's name; NaN: its own
+    if member.notna().any():
+        for name in member.dropna().unique():
+            rows = layers[member == name]
+            st.markdown(f"**Member `{name}`**: {len(rows)} layers, {int(rows['parameters'].sum()):,} parameters")
+            st.dataframe(rows, hide_index=True, width="stretch", key=f"model_layers_{name}")
+        plumbing = layers[member.isna()]
+        with st.expander(f"The ensemble's own {len(plumbing)} layers around its members (mirrored views, crops, "
+                         "average)"):
+            st.dataframe(plumbing, hide_index=True, width="stretch", key="model_layers_plumbing")
+    else:
+        st.dataframe(layers, hide_index=True, width="stretch", key="model_layers")
+    widgets.csv_download(layers, "layers.csv", "model_layers_csv")

@@ -3,6 +3,7 @@
 import charts
 import guards
 import state
+import uploads
 import streamlit as st
 import widgets
 
@@ -10,21 +11,20 @@ from fer_core.data.faces import mark_faces
 from fer_core.vis import render
 
 key = guards.require_model()
-st.title("Your photo")
 
 use_camera = st.toggle("Use the camera", key="photo_use_camera")
 if use_camera:
     uploaded = st.camera_input("Take a photo", key="photo_camera")
 else:
     uploaded = st.file_uploader(
-        f"A photo (up to {state.upload_limit_bytes() // 2**20} MB)", type=widgets.UPLOAD_TYPES, key="photo_upload"
+        f"A photo (up to {uploads.upload_limit_bytes() // 2**20} MB)", type=widgets.UPLOAD_TYPES, key="photo_upload"
     )
 gray = widgets.read_upload(uploaded, "your photo" if use_camera else "")
 if gray is None:
     st.stop()
 
 with st.spinner("Finding faces (MTCNN, upright and turned 30 degrees either way)…"):
-    found = state.faces_in(gray)  # the same call as `fer predict PHOTO`
+    found = uploads.faces_in(gray)  # the same call as `fer predict PHOTO`
 boxes = [box for box, _ in found if box is not None]
 st.image(
     mark_faces(gray, boxes),

@@ -9,7 +9,6 @@ import widgets
 
 split = guards.require_data()
 key = guards.require_model()
-st.title("Saliency")
 
 source = st.radio("Face", ["from PublicTest", "upload"], horizontal=True, key="sal_source")
 picked = widgets.pick_dataset_face(split, "sal") if source == "from PublicTest" else widgets.pick_uploaded_face("sal")

@@ -17,7 +17,6 @@ HOW_TO_START = (
     "command again to resume an interrupted run. Set `FER_RUNS` to look in another runs folder."
 )
 
-st.title("Training")
 folders = catalog.training_folders()
 if not any(kind == "run" for kind, _ in folders.values()):
     st.info(HOW_TO_START)

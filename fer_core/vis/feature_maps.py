@@ -52,8 +52,15 @@ def _spatial_mean(x):
     return tf.reduce_mean(x, axis=list(range(1, len(x.shape) - 1))) if len(x.shape) > 2 else x
 
 
-def mean_activations(model: keras.Model, images: np.ndarray, layer: str, batch_size: int = 64) -> np.ndarray:
-    """Each channel's mean over spatial positions, per face: ``float32 (N, C)``.
+def mean_activations(
+    model: keras.Model,
+    images: np.ndarray,
+    layer: str,
+    batch_size: int = 64,
+    on_progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
+    """Each channel's mean over spatial positions, per face: ``float32 (N, C)``; the network runs only up to
+    ``layer``. ``on_progress`` is called with the fraction done (0..1) after each batch.
 
     This is the quantity gradient ascent maximizes (:mod:`fer_core.vis.filters`).
     """
@@ -64,7 +71,11 @@ def mean_activations(model: keras.Model, images: np.ndarray, layer: str, batch_s
         return tf.function(lambda x: _spatial_mean(net(x, training=False)), input_signature=[spec])
 
     run, x = cached(model, ("means", layer), make), as_model_input(images)
-    parts = [run(tf.constant(x[s])).numpy() for s in in_batches(len(x), batch_size)]
+    parts, batches = [], in_batches(len(x), batch_size)
+    for i, part in enumerate(batches):
+        parts.append(run(tf.constant(x[part])).numpy())
+        if on_progress is not None:
+            on_progress((i + 1) / len(batches))
     if not parts:
         return np.zeros((0, int(probe(model, layer, logits=False).outputs[0].shape[-1])), np.float32)
     return np.concatenate(parts)

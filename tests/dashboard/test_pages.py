@@ -204,7 +204,8 @@ def test_data_pages_explain_how_to_get_fer2013_and_stop(open_page, monkeypatch, 
     at = open_page(page)
     no_exception(at)
     assert len(at.info) == 1 and "FER_DATA" in at.info[0].value
-    assert not at.main.title, "the page stops before drawing anything"
+    drawn = [node.type for node in at.main.children.values()]
+    assert drawn == ["title", "info"], f"the page stops after its heading and the box, drew {drawn}"
 
 
 # ----------------------------------------------------------------------------- pages that work without data

@@ -23,8 +23,10 @@ def test_feature_maps_equal_the_layer_output_in_inference_mode(tiny, faces):
 
 
 def test_mean_activations_are_spatial_means(tiny, faces):
-    means = mean_activations(tiny, faces, "c2", batch_size=2)
+    seen = []
+    means = mean_activations(tiny, faces, "c2", batch_size=2, on_progress=seen.append)
     assert means.shape == (len(faces), 6) and means.dtype == np.float32
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == -(-len(faces) // 2)
     np.testing.assert_allclose(means, feature_maps(tiny, faces, "c2").mean(axis=(1, 2)), rtol=1e-5)
     assert mean_activations(tiny, faces, "logits").shape == (len(faces), 7)  # a dense layer: (N, C) as is
 
