@@ -98,7 +98,9 @@ def streamlit_server(env: dict[str, str], log_path: Path):
         "none",
     ]
     log = open(log_path, "w")  # noqa: SIM115 (closed in finally)
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # its own session, as a server started from a terminal is: Linux then schedules it beside the browser (which
+    # Playwright starts in a session of its own) group against group, whatever the caller's group was reniced to
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, server)
