@@ -20,6 +20,7 @@ paths, sizes and modification times.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -89,6 +90,9 @@ def load_fer2013(
     return Dataset(source, splits, dict(plan).get("ferplus"))
 
 
+PARSE_TIMEOUT = 900  # s: a child still parsing by then is left alone, and load_fer2013 parses itself
+
+
 def _cache_file(plan: list[tuple[str, Path]], cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / f"fer2013-{cache_key(plan)}.npz"
 
@@ -111,7 +115,10 @@ def parse_in_a_process(path: str | os.PathLike, nice: int = 0) -> None:
         "import os, sys; os.nice(nice) if (nice := int(sys.argv[2])) and hasattr(os, 'nice') else None; "
         "from fer_core.data.dataset import load_fer2013; load_fer2013(sys.argv[1])"
     )
-    subprocess.run([sys.executable, "-c", code, str(path), str(nice)], capture_output=True, check=False)
+    if not sys.executable:  # an embedded interpreter: nothing to start
+        return
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # could not start, or ran past the timeout
+        subprocess.run([sys.executable, "-c", code, str(path), str(nice)], capture_output=True, timeout=PARSE_TIMEOUT)
 
 
 def load_optional_dataset(path: str | os.PathLike | None = None):

@@ -301,6 +301,15 @@ def test_a_child_that_fails_leaves_no_cache_and_the_error_to_load(tmp_path, monk
         load_fer2013(path)
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_quote_left_open_in_a_last_line_without_newline_is_named(tmp_path, capsys, gz):
+    rows = _rows()
+    rows[-1] = rows[-1].replace(",Training", ',"Training')
+    path = write_text(tmp_path / ("fer2013.csv.gz" if gz else "fer2013.csv"), "\n".join(rows), gz)
+    assert cli.main(["data", "--data", str(path)]) == 2
+    assert one_error_line(capsys.readouterr().err) == f'{path}: row 8: a quoted field (") starts here and never ends'
+
+
 def test_missing_column(tmp_path):
     path = _one_row_csv(tmp_path, f"0,{GOOD}", header="emotion,pixels")
     with pytest.raises(DataError, match=r"missing column 'Usage' \(expected columns emotion,pixels,Usage"):
