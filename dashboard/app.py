@@ -32,17 +32,18 @@ PAGES = {
     },
     "Yours": {"photo": ("photo.py", "Your photo", "Your photo", "photo_camera")},
 }
-HEADINGS = {title: heading for group in PAGES.values() for _, title, heading, _ in group.values()}
 
 st.set_page_config(page_title="FER Lens", page_icon=":material/visibility:", layout="wide")
-page = st.navigation({
-    section: [
-        st.Page(f"app_pages/{script}", title=title, icon=f":material/{icon}:", url_path=url, default=url == "model")
-        for url, (script, title, _, icon) in group.items()
-    ]
-    for section, group in PAGES.items()
-})
-st.title(HEADINGS[page.title])
+sections, headings = {}, {}  # section -> its st.Page list; st.Page -> the heading written on it
+for section, group in PAGES.items():
+    sections[section] = []
+    for url, (script, title, heading, icon) in group.items():
+        entry = st.Page(f"app_pages/{script}", title=title, icon=f":material/{icon}:", url_path=url,
+                        default=url == "model")
+        sections[section].append(entry)
+        headings[entry] = heading
+page = st.navigation(sections)
+st.title(headings[page])
 
 with st.spinner("Starting FER Lens: loading its libraries…"):  # seconds on a fresh server, nothing afterwards
     import background

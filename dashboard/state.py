@@ -202,7 +202,7 @@ def score_public(key: ModelKey, source: str) -> background.Task:
     faces = f"the {len(images):,} PublicTest faces"
     text = f"Running {faces} through {model_label(key)}'s filters…" if stored else (
         f"Scoring {faces} with {model_label(key)} (once; kept on disk)…")
-    return background.start(f"score {key.digest} {source}", text, work)
+    return background.start(f"score {key.digest} {source}" + (" up to its layer" if stored else ""), text, work)
 
 
 def _scored_means(key: ModelKey, source: str, layer: str) -> np.ndarray | None:

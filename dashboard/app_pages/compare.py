@@ -15,7 +15,8 @@ from fer_core.runs.history import best_epoch
 ablation = catalog.ablation_table()
 if ablation is not None:
     st.subheader("Normalization x augmentation (PublicTest accuracy)")
-    widgets.number_table(ablation, "cmp_ablation", ("ours", "seed public", "seed private"), "%.4f")
+    numbers = ("ours", "train accuracy", "last 5 range", "seed public", "seed private")
+    widgets.number_table(ablation, "cmp_ablation", numbers, "%.4f")
     st.caption("Ours: the seed CNN trained by `fer train` with the same budget in every cell (`epochs`; runs in "
                "`assets/ablation/` or `$FER_ABLATION`); seed: the report's public / private scores after full training.")
     for finding in ablation_findings(ablation.to_dict("records")):
