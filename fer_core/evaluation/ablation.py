@@ -27,6 +27,7 @@ SEED_ABLATION: dict[tuple[str, bool], tuple[float, float]] = {
 }
 
 Groups = dict[tuple[str, bool], list[dict]]
+SETTLED_EPOCHS, SETTLED_POINTS = 5, 0.5  # a cell has converged when PublicTest moved within 0.5 points in its last 5
 
 
 def _config_problem(run: Run) -> tuple[dict | None, str | None]:
@@ -53,6 +54,9 @@ def _scored(run: Run, entry: dict) -> dict:
         history = []
     if history and "accuracy" in history[-1]:
         entry = {**entry, "train_accuracy": history[-1]["accuracy"]}
+    last = [row["val_accuracy"] for row in history[-SETTLED_EPOCHS:] if "val_accuracy" in row]
+    if len(last) == SETTLED_EPOCHS:
+        entry = {**entry, "last_range": max(last) - min(last)}
     if run.metrics_file.is_file():
         try:
             metrics = run.metrics()
@@ -111,8 +115,10 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
         One dict per cell: ``normalization``, ``augmentation`` (bool), ``ours``
         (best PublicTest accuracy among the cell's runs, or ``None``), ``runs``
         (their names), ``epochs`` (their training budgets, as text), ``train
-        accuracy`` (the last epoch's on Training, or ``None``), ``seed public``
-        and ``seed private`` (the report's).
+        accuracy`` (the last epoch's on Training, or ``None``), ``last 5 range``
+        (how far PublicTest accuracy moved over the last 5 epochs, 0..1, the widest
+        of the cell's runs; ``None`` with fewer epochs), ``seed public`` and
+        ``seed private`` (the report's).
     """
     groups, _ = ablation_runs(folder)
     rows = []
@@ -125,6 +131,7 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
             "runs": ", ".join(e["name"] for e in entries),
             "epochs": ", ".join(sorted({str(e["epochs"]) for e in entries})),
             "train accuracy": max((e["train_accuracy"] for e in entries if "train_accuracy" in e), default=None),
+            "last 5 range": max((e["last_range"] for e in entries if "last_range" in e), default=None),
             "seed public": public,
             "seed private": private,
         })
@@ -180,7 +187,9 @@ def ablation_findings(rows: list[dict]) -> list[str]:
 
     ``rows`` from :func:`ablation_rows`. A third sentence says whether the cells
     without augmentation overfit (last training accuracy at least 10 points
-    above PublicTest): the regime in which the report measured its gain.
+    above PublicTest): the regime in which the report measured its gain; a fourth
+    whether the augmented cells had converged (PublicTest within
+    :data:`SETTLED_POINTS` points over their last :data:`SETTLED_EPOCHS` epochs).
     """
     by_cell = {(row["normalization"], row["augmentation"]): row for row in rows}
     findings = [_effect(by_cell, "normalization"), _effect(by_cell, "augmentation")]
@@ -192,4 +201,12 @@ def ablation_findings(rows: list[dict]) -> list[str]:
         overfit = all(row["train accuracy"] - row["ours"] >= 0.10 for row in plain)
         findings.append(f"Without augmentation the last epoch reached {gaps}: "
                         f"{'they overfit' if overfit else 'not yet overfitting'}.")
+    settled = [row for row in rows if row["augmentation"] and not _missing(row.get("last 5 range"))]
+    if settled:
+        moves = " and ".join(f"{100 * row['last 5 range']:.2f} points ({_setting(row, 'normalization')})"
+                             for row in settled)
+        done = all(100 * row["last 5 range"] <= SETTLED_POINTS for row in settled)
+        findings.append(f"Over their last {SETTLED_EPOCHS} epochs the augmented cells' PublicTest accuracy moved "
+                        f"by {moves}: {'converged' if done else 'still moving'} (the rule: within "
+                        f"{SETTLED_POINTS} points).")
     return findings

@@ -54,3 +54,20 @@ def test_findings_say_when_augmentation_hurts_and_when_a_cell_is_missing(tmp_pat
         "Normalization: not measured yet (a cell of the 2x2 has no scored run).",
         "Augmentation: not measured yet (a cell of the 2x2 has no scored run).",
     ]
+
+
+def _write_last_epochs(run: Run, accuracies: list[float]) -> None:
+    run.write_history([{"epoch": e + 1, "accuracy": 0.6, "val_accuracy": v} for e, v in enumerate([0.5, *accuracies])])
+
+
+def test_findings_say_whether_the_augmented_cells_converged(tmp_path):
+    _write_cells(tmp_path)
+    _write_last_epochs(Run(tmp_path / "none-aug"), [0.660, 0.664, 0.662, 0.663, 0.663])
+    _write_last_epochs(Run(tmp_path / "standardize-aug"), [0.640, 0.650, 0.655, 0.660, 0.668])
+    rows = {(r["normalization"], r["augmentation"]): r for r in ablation_rows(tmp_path)}
+    assert abs(rows[("none", True)]["last 5 range"] - 0.004) < 1e-9 and rows[("none", False)]["last 5 range"] is None
+    assert ablation_findings(list(rows.values()))[-1] == (
+        "Over their last 5 epochs the augmented cells' PublicTest accuracy moved by 0.40 points (on raw pixels) and "
+        "2.80 points (with standardized input): still moving (the rule: within 0.5 points).")
+    _write_last_epochs(Run(tmp_path / "standardize-aug"), [0.660, 0.661, 0.660, 0.662, 0.660])
+    assert ablation_findings(ablation_rows(tmp_path))[-1].endswith(": converged (the rule: within 0.5 points).")
