@@ -40,10 +40,11 @@ from fer_core.evaluation.scores import (
     keep_probabilities, kept_probabilities, predict_in_chunks, predict_proba, probabilities_file, saved_probabilities,
 )
 from fer_core.paths import data_from_env
+from fer_core.runs.files import file_digest
 from fer_core.runs.folder import Run
 from fer_core.vis import METHOD_TITLES, SALIENCY_METHODS  # noqa: F401 (pages read them as state.*)
 from fer_core.vis.filter_cache import STEPS as FILTER_STEPS
-from fer_core.vis.filter_cache import FilterCache, file_digest
+from fer_core.vis.filter_cache import FilterCache
 
 
 class ModelKey(NamedTuple):

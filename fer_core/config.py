@@ -87,6 +87,10 @@ class TrainConfig:
         "labels", "training targets: FER2013's labels; 'ferplus', the distribution of FER+'s votes over the 7 "
         "classes (Barsoum et al. 2016's 'probability' mode); 'blend', label smoothing toward the votes instead of "
         "uniform (--label-smoothing is the weight); both need fer2013new.csv (see fer data)", TARGETS)
+    teacher: str | None = _opt(
+        None, "distillation (Hinton et al. 2015): a .keras model or run whose probabilities on each Training face "
+        "(scored once, kept on disk) are mixed into the targets, --teacher-weight of each row")
+    teacher_weight: float = _opt(0.5, "the teacher's share of each training target (with --teacher)", bounds=FRACTION)
     normalization: str = _opt(
         "standardize", "input normalization inside the model: per-pixel mean/std of Training, or each face on its own",
         ("none", "standardize", "per_image"))

@@ -8,6 +8,7 @@ is locked while it is written, so one a killed writer left can be told apart and
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -178,6 +179,15 @@ def read_json(path: str | Path) -> dict:
         raise FerError(f"{path}: no such file") from None
     except json.JSONDecodeError as exc:
         raise FerError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def file_digest(path: str | Path) -> str:
+    """The first 20 hex digits of the SHA-256 of a file's bytes (the cache key of a model file)."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:20]
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:

@@ -21,12 +21,14 @@ from fer_core.data.splits import Dataset, Split
 from fer_core.errors import FerError
 from fer_core.evaluation.label_noise import vote_targets
 from fer_core.evaluation.scores import evaluate_run
+from fer_core.paths import model_file
 from fer_core.runs.files import make_folder, remove_dead_temps, write_json
 from fer_core.runs.folder import Run
 from fer_core.runs.lock import run_lock
 from fer_core.training.accel import cluster_config, distribution_strategy, is_chief, resolve_precision
 from fer_core.training.build import new_model
 from fer_core.training.callbacks import Heartbeat, RunRecorder
+from fer_core.training.distill import distilled_targets, teacher_probabilities
 from fer_core.training.pipeline import augmenter, crop_windows, make_dataset, soft_targets, split_train_validation
 from fer_core.training.precise_bn import PreciseValidation, sample_faces
 from fer_core.training.resume import clear_training, resume
@@ -58,6 +60,9 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
     if done >= config.epochs:
         return
     targets = vote_targets(train_split.labels, train_split.votes, config.targets, config.label_smoothing)
+    if config.teacher:
+        teacher = teacher_probabilities(config.teacher, train_split.images)
+        targets = distilled_targets(targets, teacher, config.teacher_weight)
     train_data = make_dataset(train_split, config.batch_size, shuffle=True, augment=augmenter(config),
                               seed=config.seed + done, crop=config.crop, targets=targets if soft_targets(config) else None)
     val_data = make_dataset(val_split, 256, crop=config.crop, one_hot=soft_targets(config))
@@ -107,10 +112,13 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
         The :class:`Run`.
     """
     config.check()
+    if config.teacher:
+        model_file(config.teacher)  # a missing teacher is named before the data loads
     if config.precise_bn and cluster_config() is not None:
         raise FerError("--precise-bn is not supported in multi-worker runs (TF_CONFIG)")
     if soft_targets(config) and cluster_config() is not None:
-        raise FerError("--label-smoothing and --targets are not supported in multi-worker runs (TF_CONFIG): "
+        raise FerError("--label-smoothing, --targets and --teacher are not supported in multi-worker runs "
+                       "(TF_CONFIG): "
                        "their loop uses integer labels")
     dataset = dataset or load_fer2013(config.data)
     train_split, val_split = split_train_validation(dataset, config)

@@ -133,5 +133,6 @@ class ArrayBatches(keras.utils.PyDataset):
 
 
 def soft_targets(config: TrainConfig) -> bool:
-    """Whether the run trains on rows of 7 probabilities (label smoothing or FER+ votes) instead of class indices."""
-    return bool(config.label_smoothing) or config.targets != "labels"
+    """Whether the run trains on rows of 7 probabilities (label smoothing, FER+ votes or a teacher's
+    probabilities) instead of class indices."""
+    return bool(config.label_smoothing) or config.targets != "labels" or bool(config.teacher)

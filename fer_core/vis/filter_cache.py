@@ -18,7 +18,6 @@ Each file is ``<layer>-<start>-<stop>-s<steps>.npz`` holding ``images``:
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import zipfile
 from collections.abc import Callable, Iterable
@@ -29,20 +28,11 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
 from fer_core.paths import filter_cache_dir
-from fer_core.runs.files import atomic_path, make_folder, write_cache_file, write_npz
+from fer_core.runs.files import atomic_path, file_digest, make_folder, write_cache_file, write_npz
 
 CHUNK = 32  # filters per batched optimization and per file
 STEPS = 64  # gradient-ascent steps of the cached images
 SHIPPED_FOLDER = "filters"
-
-
-def file_digest(path: str | Path) -> str:
-    """The first 20 hex digits of the SHA-256 of a file's bytes (the cache key of a model file)."""
-    sha = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()[:20]
 
 
 def chunks(count: int, first: int = 0, last: int | None = None) -> list[tuple[int, int]]:
