@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +125,7 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, nrows=nrows)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (expected a CSV header and rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{path}: {_parser_problem(str(exc))}") from None
 
 

@@ -310,6 +310,16 @@ def test_a_quote_left_open_in_a_last_line_without_newline_is_named(tmp_path, cap
     assert one_error_line(capsys.readouterr().err) == f'{path}: row 8: a quoted field (") starts here and never ends'
 
 
+@pytest.mark.parametrize("name, content", [("fer2013.csv.zip", b"not a zip at all"),
+                                           ("fer2013.csv.gz", b"not gzip either")])
+def test_a_compressed_file_that_is_not_one_is_one_line(tmp_path, capsys, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    assert cli.main(["data", "--data", str(path)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"{path}: not a readable CSV (") and len(line) < 250
+
+
 def test_missing_column(tmp_path):
     path = _one_row_csv(tmp_path, f"0,{GOOD}", header="emotion,pixels")
     with pytest.raises(DataError, match=r"missing column 'Usage' \(expected columns emotion,pixels,Usage"):
