@@ -155,6 +155,12 @@ def conv_layers(key: ModelKey) -> list[str]:
     return conv_layer_names(load_model(key))
 
 
+def report_layer(key: ModelKey) -> str | None:
+    """The conv layer the Filters page opens on (:func:`catalog.report_layer`), ``None`` without conv layers."""
+    layers = conv_layers(key)
+    return layers[catalog.report_layer(layers)] if layers else None
+
+
 @st.cache_data(show_spinner=False)
 def channel_count(key: ModelKey, layer: str) -> int:
     from fer_core.vis.filters import channel_count as count
@@ -189,8 +195,7 @@ def score_public(key: ModelKey, source: str) -> background.Task:
     def work(on_progress: Callable[[float], None]) -> dict[str, np.ndarray]:
         from fer_core.vis.feature_maps import mean_activations, mean_activations_and_outputs
 
-        model, layers = load_model(key), conv_layers(key)
-        layer = layers[catalog.report_layer(layers)] if layers else None
+        model, layer = load_model(key), report_layer(key)
         if stored:
             return {layer: mean_activations(model, images, layer, 256, on_progress)} if layer else {}
         if layer is None:
@@ -209,8 +214,7 @@ def score_public(key: ModelKey, source: str) -> background.Task:
 def _scored_means(key: ModelKey, source: str, layer: str) -> np.ndarray | None:
     """``layer``'s PublicTest channel means from the scoring pass (:func:`score_public`, started or joined and
     waited for) when ``layer`` is the one it measures, else ``None``."""
-    layers = conv_layers(key)
-    if layer != layers[catalog.report_layer(layers)]:
+    if layer != report_layer(key):
         return None
     task = score_public(key, source)
     task.done.wait()

@@ -21,8 +21,7 @@ def warm_up(path: str) -> None:
         data = background.start("dataset", "Loading FER2013…", lambda _: state.dataset())
         key = state.model_key(path)
         state.load_model(key)
-        layers = state.conv_layers(key)
-        layer = layers[catalog.report_layer(layers)] if layers else None
+        layer = state.report_layer(key)
         if layer is not None:
             state.filter_images(key, layer, 0, min(catalog.FILTERS_PER_PAGE, state.channel_count(key, layer)))
             state.filter_seeds(key, layer, 0)

@@ -44,5 +44,4 @@ def teacher_probabilities(teacher: str, images: np.ndarray) -> np.ndarray:
 def distilled_targets(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
     """``float32 (N, 7)`` rows ``(1 - weight) * targets + weight * teacher``: both ``(N, 7)`` rows of
     probabilities (summing to 1), ``weight`` in 0..1; the result's rows sum to 1 as well."""
-    return ((1.0 - weight) * np.asarray(targets, np.float32) + weight * np.asarray(teacher, np.float32)).astype(
-        np.float32)
+    return (1.0 - weight) * np.asarray(targets, np.float32) + weight * np.asarray(teacher, np.float32)

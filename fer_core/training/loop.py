@@ -118,8 +118,7 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
         raise FerError("--precise-bn is not supported in multi-worker runs (TF_CONFIG)")
     if soft_targets(config) and cluster_config() is not None:
         raise FerError("--label-smoothing, --targets and --teacher are not supported in multi-worker runs "
-                       "(TF_CONFIG): "
-                       "their loop uses integer labels")
+                       "(TF_CONFIG): their loop uses integer labels")
     dataset = dataset or load_fer2013(config.data)
     train_split, val_split = split_train_validation(dataset, config)
     if config.targets != "labels" and train_split.votes is None:

@@ -70,15 +70,22 @@ def mean_activations(
         spec = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 1], tf.float32)
         return tf.function(lambda x: _spatial_mean(net(x, training=False)), input_signature=[spec])
 
-    run, x = cached(model, ("means", layer), make), as_model_input(images)
-    parts, batches = [], in_batches(len(x), batch_size)
-    for i, part in enumerate(batches):
-        parts.append(run(tf.constant(x[part])).numpy())
-        if on_progress is not None:
-            on_progress((i + 1) / len(batches))
+    parts = _in_batches(cached(model, ("means", layer), make), as_model_input(images), batch_size, on_progress)
     if not parts:
         return np.zeros((0, int(probe(model, layer, logits=False).outputs[0].shape[-1])), np.float32)
-    return np.concatenate(parts)
+    return np.concatenate([means for (means,) in parts])
+
+
+def _in_batches(run: Callable, x: np.ndarray, batch_size: int, on_progress: Callable[[float], None] | None) -> list:
+    """``run`` (a tf.function of one batch, returning a tensor or a tuple of them) on ``x`` batch by batch:
+    one tuple of numpy arrays per batch; ``on_progress`` gets the fraction done after each."""
+    parts, batches = [], in_batches(len(x), batch_size)
+    for i, part in enumerate(batches):
+        out = run(tf.constant(x[part]))
+        parts.append(tuple(t.numpy() for t in (out if isinstance(out, tuple | list) else (out,))))
+        if on_progress is not None:
+            on_progress((i + 1) / len(batches))
+    return parts
 
 
 def mean_activations_and_outputs(
@@ -111,14 +118,9 @@ def mean_activations_and_outputs(
 
         return tf.function(means_and_outputs, input_signature=[spec])
 
-    run, x = cached(model, ("means and outputs", layer), make), as_model_input(images)
-    means, outputs, batches = [], [], in_batches(len(x), batch_size)
-    for i, part in enumerate(batches):
-        mean, output = run(tf.constant(x[part]))
-        means.append(mean.numpy())
-        outputs.append(output.numpy())
-        if on_progress is not None:
-            on_progress((i + 1) / len(batches))
-    if not batches:
+    parts = _in_batches(cached(model, ("means and outputs", layer), make), as_model_input(images), batch_size,
+                        on_progress)
+    if not parts:
         return tuple(np.zeros((0, int(out.shape[-1])), np.float32) for out in output_probe(model, layer).outputs)
+    means, outputs = zip(*parts)
     return np.concatenate(means), np.concatenate(outputs)
