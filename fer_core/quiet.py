@@ -12,6 +12,7 @@ is imported here.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -20,6 +21,20 @@ from collections.abc import Iterator
 
 # An absl/glog line (``I0000 00:00:1796527470.692804    4913 port.cc:153] ...``) and absl's notice before its set-up.
 LOG_LINE = re.compile(r"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\] |WARNING: All log messages before absl)")
+
+
+class RetracingNotice(logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <function ...> triggered tf.function retracing" warning.
+
+    The visualizations compile one ``tf.function`` per (model, layer) from the same Python
+    code (:func:`fer_core.vis.probes.cached`), each traced once at its first call;
+    TensorFlow counts the traces of every function made from that code together, so
+    ``fer filters`` on a model with many conv layers printed the warning although no
+    function was ever traced twice.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
 
 
 def tensorflow_log_line(line: str) -> bool:
@@ -63,6 +78,7 @@ def import_keras_quietly() -> None:
                 import tensorflow as tf
 
                 tf.config.list_physical_devices()  # the CUDA probe, which logs when there is no GPU
+                tf.get_logger().addFilter(RetracingNotice())
         except BaseException as exc:  # shown after its lines, once stderr is back
             error = exc
     kept = lines if error is not None else [line for line in lines if not tensorflow_log_line(line)]

@@ -88,3 +88,32 @@ def test_a_message_is_one_line_and_a_long_one_is_cut_in_the_middle():
 @pytest.mark.parametrize("limit", [20, 60, 400])
 def test_shorten_keeps_about_the_limit(limit):
     assert len(shorten("x" * 10_000, limit)) <= limit + 30
+
+
+def test_tensorflows_retracing_notice_is_dropped_and_other_warnings_are_kept():
+    import logging
+
+    from fer_core.quiet import RetracingNotice
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("tensorflow", logging.WARNING, "x.py", 1, message, None, None)
+
+    notice = ("5 out of the last 9 calls to <function _ascent_fn.<locals>.make.<locals>.ascend at 0x7fd6df0fc680> "
+              "triggered tf.function retracing. Tracing is expensive and ...")
+    assert not RetracingNotice().filter(record(notice))
+    assert RetracingNotice().filter(record("Compiled the loaded model, but the compiled metrics have yet to be built."))
+
+
+def test_filter_images_of_many_conv_layers_print_no_retracing_notice(tmp_path):
+    import keras
+
+    inputs = keras.Input((48, 48, 1))
+    x = inputs
+    for i in range(6):  # one compiled ascent per layer: six first traces in a row
+        x = keras.layers.Conv2D(2, 3, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    outputs = keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
+    keras.Model(inputs, outputs).save(tmp_path / "m.keras")
+    done = _python("-m", "fer_core.cli", "filters", "m.keras", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list((tmp_path / "filters").rglob("*.npz"))) == 6
+    assert "retracing" not in done.stderr, done.stderr[-2000:]
