@@ -30,7 +30,8 @@ class RetracingNotice(logging.Filter):
     code (:func:`fer_core.vis.probes.cached`), each traced once at its first call;
     TensorFlow counts the traces of every function made from that code together, so
     ``fer filters`` on a model with many conv layers printed the warning although no
-    function was ever traced twice.
+    function was ever traced twice. :mod:`fer_core.vis.probes` installs it on the
+    ``tensorflow`` logger (``tf.get_logger()``), so the CLI and the dashboard alike are spared.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -78,7 +79,6 @@ def import_keras_quietly() -> None:
                 import tensorflow as tf
 
                 tf.config.list_physical_devices()  # the CUDA probe, which logs when there is no GPU
-                tf.get_logger().addFilter(RetracingNotice())
         except BaseException as exc:  # shown after its lines, once stderr is back
             error = exc
     kept = lines if error is not None else [line for line in lines if not tensorflow_log_line(line)]

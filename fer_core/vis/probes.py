@@ -24,6 +24,7 @@ are supported; subclassed models are refused with a one-line error.
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable
 
@@ -33,8 +34,12 @@ import numpy as np
 from fer_core.errors import FerError
 from fer_core.labels import INPUT_SHAPE
 from fer_core.models.builders import conv_layer_names, flat_layers
+from fer_core.quiet import RetracingNotice
 
 _CACHE: weakref.WeakKeyDictionary[keras.Model, dict] = weakref.WeakKeyDictionary()
+# Functions compiled per (model, layer) by :func:`cached` are each traced once, but TensorFlow counts the first
+# traces of all functions made from the same code together and warns of "retracing": drop that notice.
+logging.getLogger("tensorflow").addFilter(RetracingNotice())
 
 
 # ----------------------------------------------------------------------------- inputs
