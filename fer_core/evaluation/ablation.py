@@ -141,7 +141,7 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
 def _effect(ours: dict, option: str) -> str:
     """One sentence: what switching ``option`` on did in our cells against the report's public numbers."""
     other = "normalization" if option == "augmentation" else "augmentation"
-    ours_parts, seed_parts, verdicts = [], [], []
+    ours_parts, seed_parts, verdicts, sizes = [], [], [], []
     for row_off, row_on in _pairs(ours, option):
         if _missing(row_off["ours"]) or _missing(row_on["ours"]):
             continue
@@ -151,12 +151,22 @@ def _effect(ours: dict, option: str) -> str:
         ours_parts.append(f"{mine:+.1f} points {where}")
         seed_parts.append(f"{report:+.1f}")
         verdicts.append(_agrees(mine, report))
+        sizes.append((abs(mine), abs(report)))
     if not ours_parts:
         return f"{option.capitalize()}: not measured yet (a cell of the 2x2 has no scored run)."
     verdict = "agrees with" if all(verdicts) else "disagrees with" if not any(verdicts) else "partly agrees with"
     name = "Standardizing the input" if option == "normalization" else "Augmentation"
     return (f"{name} changed PublicTest accuracy by {' and '.join(ours_parts)}; the report measured "
-            f"{' and '.join(seed_parts)}, so this {verdict} it.")
+            f"{' and '.join(seed_parts)}, so this {verdict} it{_scale(sizes) if all(verdicts) else ''}.")
+
+
+def _scale(sizes: list[tuple[float, float]], small: float = 1.0) -> str:
+    """``" in direction, at N% of its size"`` when effects that agree in sign differ more than twofold in size
+    (summed over the pairs, in points; ``sizes`` holds ``(|ours|, |report|)``), else ``""``."""
+    ours, report = sum(s[0] for s in sizes), sum(s[1] for s in sizes)
+    if report < small * len(sizes) or ours < small * len(sizes) or 0.5 <= ours / report <= 2:
+        return ""
+    return f" in direction, at {100 * ours / report:.0f}% of its size"
 
 
 def _missing(value) -> bool:

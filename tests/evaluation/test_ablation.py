@@ -71,3 +71,12 @@ def test_findings_say_whether_the_augmented_cells_converged(tmp_path):
         "2.80 points (with standardized input): still moving (the rule: within 0.5 points).")
     _write_last_epochs(Run(tmp_path / "standardize-aug"), [0.660, 0.661, 0.660, 0.662, 0.660])
     assert ablation_findings(ablation_rows(tmp_path))[-1].endswith(": converged (the rule: within 0.5 points).")
+
+
+def test_findings_give_the_size_when_an_effect_agrees_in_direction_but_not_in_size(tmp_path):
+    # Augmentation +2.0 and +2.0 points against the report's +11.4 and +8.9: 4.0 / 20.3 of its size.
+    cells = {**CELLS, ("none", True): (0.62, 0.68), ("standardize", True): (0.63, 0.66)}
+    _write_cells(tmp_path, cells)
+    normalization, augmentation, _ = ablation_findings(ablation_rows(tmp_path))
+    assert augmentation.endswith("so this agrees with it in direction, at 20% of its size.")
+    assert normalization.endswith("so this partly agrees with it.")  # no size where the directions differ
