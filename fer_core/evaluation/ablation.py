@@ -28,6 +28,7 @@ SEED_ABLATION: dict[tuple[str, bool], tuple[float, float]] = {
 
 Groups = dict[tuple[str, bool], list[dict]]
 SETTLED_EPOCHS, SETTLED_POINTS = 5, 0.5  # a cell has converged when PublicTest moved within 0.5 points in its last 5
+SMALL_POINTS = 1.0  # an effect under 1 point of PublicTest accuracy is no clear effect either way
 
 
 def _config_problem(run: Run) -> tuple[dict | None, str | None]:
@@ -141,30 +142,30 @@ def ablation_rows(folder: str | os.PathLike) -> list[dict]:
 def _effect(ours: dict, option: str) -> str:
     """One sentence: what switching ``option`` on did in our cells against the report's public numbers."""
     other = "normalization" if option == "augmentation" else "augmentation"
-    ours_parts, seed_parts, verdicts, sizes = [], [], [], []
+    ours_parts, seed_parts, effects = [], [], []
     for row_off, row_on in _pairs(ours, option):
         if _missing(row_off["ours"]) or _missing(row_on["ours"]):
             continue
         mine = 100 * (row_on["ours"] - row_off["ours"])
         report = 100 * (row_on["seed public"] - row_off["seed public"])
-        where = _setting(row_off, other)
-        ours_parts.append(f"{mine:+.1f} points {where}")
+        ours_parts.append(f"{mine:+.1f} points {_setting(row_off, other)}")
         seed_parts.append(f"{report:+.1f}")
-        verdicts.append(_agrees(mine, report))
-        sizes.append((abs(mine), abs(report)))
-    if not ours_parts:
+        effects.append((mine, report))
+    if not effects:
         return f"{option.capitalize()}: not measured yet (a cell of the 2x2 has no scored run)."
+    verdicts = [_agrees(mine, report) for mine, report in effects]
     verdict = "agrees with" if all(verdicts) else "disagrees with" if not any(verdicts) else "partly agrees with"
     name = "Standardizing the input" if option == "normalization" else "Augmentation"
     return (f"{name} changed PublicTest accuracy by {' and '.join(ours_parts)}; the report measured "
-            f"{' and '.join(seed_parts)}, so this {verdict} it{_scale(sizes) if all(verdicts) else ''}.")
+            f"{' and '.join(seed_parts)}, so this {verdict} it{_scale(effects) if all(verdicts) else ''}.")
 
 
-def _scale(sizes: list[tuple[float, float]], small: float = 1.0) -> str:
+def _scale(effects: list[tuple[float, float]]) -> str:
     """``" in direction, at N% of its size"`` when effects that agree in sign differ more than twofold in size
-    (summed over the pairs, in points; ``sizes`` holds ``(|ours|, |report|)``), else ``""``."""
-    ours, report = sum(s[0] for s in sizes), sum(s[1] for s in sizes)
-    if report < small * len(sizes) or ours < small * len(sizes) or 0.5 <= ours / report <= 2:
+    (``effects``: ``(ours, report)`` in points, their sizes summed over the pairs), else ``""``."""
+    ours, report = sum(abs(e[0]) for e in effects), sum(abs(e[1]) for e in effects)
+    clear = SMALL_POINTS * len(effects)
+    if report < clear or ours < clear or 0.5 <= ours / report <= 2:
         return ""
     return f" in direction, at {100 * ours / report:.0f}% of its size"
 
@@ -187,8 +188,9 @@ def _setting(row: dict, other: str) -> str:
     return "with standardized input" if row["normalization"] == "standardize" else "on raw pixels"
 
 
-def _agrees(ours: float, report: float, small: float = 1.0) -> bool:
-    """Same direction, or both under ``small`` points (no clear effect either way)."""
+def _agrees(ours: float, report: float) -> bool:
+    """Same direction, or both under :data:`SMALL_POINTS` (no clear effect either way)."""
+    small = SMALL_POINTS
     return (abs(ours) < small and abs(report) < small) or (ours * report > 0 and abs(ours) >= small)
 
 
