@@ -72,6 +72,13 @@ def input_stage(inputs, normalization: str, train_images: np.ndarray | None = No
     return x
 
 
+def input_normalization(model: keras.Model) -> str:
+    """The :func:`input_stage` a built model has, told by its layer's name: ``none``, ``standardize`` or
+    ``per_image`` (the normalization layers hold no weights, so comparing weights cannot tell them apart)."""
+    names = {layer.name for layer in flat_layers(model)}
+    return next((kind for kind in ("standardize", "per_image") if kind in names), "none")
+
+
 def _conv_block(x, index: int, filters: int, *, noise: float = 0.0, pool: bool, dropout: float, bn_momentum: float):
     x = layers.Conv2D(filters, 3, padding="same", name=f"conv{index}")(x)
     if noise:

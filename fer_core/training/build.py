@@ -8,7 +8,7 @@ from fer_core.config import TrainConfig
 from fer_core.data.splits import Split
 from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE
-from fer_core.models.builders import build_model, flat_layers, load_model
+from fer_core.models.builders import build_model, flat_layers, input_normalization, load_model
 from fer_core.models.fused import fused_model
 from fer_core.training.accel import resolve_jit
 from fer_core.training.pipeline import soft_targets
@@ -63,8 +63,13 @@ def copy_weights(source: keras.Model, target: keras.Model, name: str) -> None:
     model and ``target`` a fused training model: their layers hold the same variables.
 
     Raises:
-        FerError: one line naming ``name`` and the first layer it lacks or whose shapes differ.
+        FerError: one line naming ``name`` and the first layer it lacks or whose shapes differ, or the
+            input normalization when the two differ (weights trained on raw pixels would see standardized ones).
     """
+    theirs, ours = input_normalization(source), input_normalization(target)
+    if theirs != ours:
+        raise FerError(f"{name}: --init model normalizes its input with '{theirs}', this run with '{ours}': "
+                       f"pass --normalization {theirs}")
     by_name = {layer.name: layer for layer in flat_layers(source)}
     for layer in flat_layers(target):
         if not layer.weights:

@@ -128,7 +128,8 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
     with run_lock(run.root) if is_chief() else contextlib.nullcontext():  # one trainer per folder
         if is_chief():
             if restart:
-                clear_training(run)
+                clear_training(run, {option: model_file(path) for option, path in
+                                     (("--init", config.init), ("--teacher", config.teacher)) if path})
             for folder in (run.root, run.checkpoint_dir, run.snapshot_dir):
                 remove_dead_temps(folder)
         keras.utils.set_random_seed(config.seed)

@@ -54,8 +54,10 @@ def resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.M
     check_same_config(run, config)
     model, done = _load_checkpoint(run, state)
     model.jit_compile = resolve_jit(config.jit)  # the checkpoint keeps the setting it was compiled with
-    if run.config().get("epochs") != config.epochs and config.schedule == "cosine":
-        # The cosine schedule spans the run: stretch it to the new length.
+    if config.schedule == "cosine":
+        # The cosine schedule spans the run, so it is rebuilt from the command's --epochs on every resume: the
+        # checkpoint's own may predate a longer --epochs (an extension killed before its first epoch finished
+        # has config.json already saying the new length), and past its end the rate would be 0.
         model.optimizer._learning_rate = learning_rate(config, steps_per_epoch)
     history = [r for r in run.history() if r["epoch"] <= done]
     return model, done, history, float(state["best"])
@@ -111,11 +113,30 @@ def _checkpoint_problem(path: Path, exc: Exception) -> str:
     return f"checkpoint damaged ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
 
 
-def clear_training(run: Run) -> None:
+def _training_outputs(run: Run) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The files and the folders training writes in ``run``: what ``--restart`` removes."""
+    return ((run.config_file, run.history_file, run.model_file, run.metrics_file, run.predictions_file,
+             run.heartbeat_file), (run.checkpoint_dir, run.snapshot_dir, run.logs_dir))
+
+
+def clear_training(run: Run, inputs: dict[str, Path] | None = None) -> None:
     """Remove what training wrote in ``run`` (config, history, models, checkpoints, snapshots, logs,
-    scores), so ``fer train --restart`` starts it over; other files (a report, a submission) stay."""
-    for file in (run.config_file, run.history_file, run.model_file, run.metrics_file, run.predictions_file,
-                 run.heartbeat_file):
+    scores), so ``fer train --restart`` starts it over; other files (a report, a submission) stay.
+
+    Args:
+        inputs: the model files the new run reads, by option (``{"--init": path}``): none may be among them.
+
+    Raises:
+        FerError: one line naming an input that clearing would delete; nothing is removed then.
+    """
+    files, folders = _training_outputs(run)
+    doomed = {f.resolve() for f in files}
+    for option, path in (inputs or {}).items():
+        path = Path(path).resolve()
+        if path in doomed or any(folder.resolve() in path.parents for folder in folders):
+            raise FerError(f"{path}: the {option} model is one of the files --restart deletes in {run.root}; "
+                           "copy it out of the run folder first")
+    for file in files:
         file.unlink(missing_ok=True)
-    for folder in (run.checkpoint_dir, run.snapshot_dir, run.logs_dir):
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)

@@ -386,6 +386,49 @@ def test_init_starts_a_run_from_a_trained_models_weights_and_refuses_another_arc
     assert not (tmp_path / "vgg").exists() and not (tmp_path / "none").exists(), "a refused run writes nothing"
 
 
+def test_init_refuses_a_model_whose_input_normalization_differs(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32"]
+    assert cli.main([*base, "--normalization", "none", "--out", str(tmp_path / "raw")]) == 0
+    capsys.readouterr()
+    assert cli.main([*base, "--out", str(tmp_path / "std"), "--init", str(tmp_path / "raw")]) == 2
+    err = capsys.readouterr().err
+    assert "--init model normalizes its input with 'none', this run with 'standardize'" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "std").exists()
+    assert cli.main([*base, "--normalization", "none", "--out", str(tmp_path / "raw2"),
+                     "--init", str(tmp_path / "raw")]) == 0
+
+
+def test_restart_refuses_to_delete_the_init_or_teacher_model_it_reads(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    out = tmp_path / "run"
+    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32",
+            "--out", str(out)]
+    assert cli.main(base) == 0
+    before = snapshot(out)
+    for option in ("--init", "--teacher"):
+        capsys.readouterr()
+        assert cli.main([*base, option, str(out), "--restart"]) == 2
+        err = capsys.readouterr().err
+        assert f"the {option} model is one of the files --restart deletes" in err and len(err.strip().splitlines()) == 1
+        assert snapshot(out) == before, "a refused restart removes nothing"
+
+
+def test_an_extension_killed_before_its_first_epoch_resumes_on_the_longer_schedule(tmp_path, kaggle_folder):
+    """``fer train --epochs 3`` on a 1-epoch run saves config.json saying 3 before epoch 2 ends; killed then, the
+    same command must still train epochs 2-3 on the 3-epoch cosine, not past the end of the 1-epoch one (rate 0)."""
+    folder, _, _ = kaggle_folder
+    base = ["train", "--data", str(folder), "--batch-size", "8", "--precision", "float32", "--learning-rate", "0.01"]
+    assert cli.main([*base, "--epochs", "3", "--out", str(tmp_path / "straight")]) == 0
+    killed = Run(tmp_path / "killed")
+    assert cli.main([*base, "--epochs", "1", "--out", str(killed.root)]) == 0
+    killed.config_file.write_text(json.dumps({**killed.config(), "epochs": 3}))  # what the kill left
+    assert cli.main([*base, "--epochs", "3", "--out", str(killed.root)]) == 0
+    rates = {name: [r["learning_rate"] for r in Run(tmp_path / name).history()] for name in ("straight", "killed")}
+    assert rates["straight"][1] > 1e-3
+    np.testing.assert_allclose(rates["killed"][1:], rates["straight"][1:], rtol=1e-6)  # epoch 1 ran on its own
+
+
 def _with_votes(folder):
     """Random FER+ votes beside the fixture's CSV (35 labeled rows); returns them, ``int (35, 10)``."""
     from tests.data.test_ferplus import random_votes, votes_csv
