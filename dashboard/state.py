@@ -96,8 +96,8 @@ def model_label(key: ModelKey) -> str:
 
 
 def run_of(key: ModelKey) -> Run:
-    """The run (or shipped-model) folder holding the model file."""
-    return Run(Path(key.path).parent)
+    """The run (or shipped-model) folder holding the model file, its results named as :meth:`Run.of_model` says."""
+    return Run.of_model(key.path)
 
 
 # ----------------------------------------------------------------------------- the dataset

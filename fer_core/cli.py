@@ -76,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--ferplus", help=FERPLUS_HELP)
 
     evaluate = commands.add_parser("evaluate", help="score a run on PublicTest: metrics.json, predictions.npz")
-    evaluate.add_argument("run", help="run directory (or a .keras file; results go beside it)")
+    evaluate.add_argument("run", help="run directory (or a .keras file; results go beside it, named after it "
+                          "unless it is model.keras)")
     evaluate.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
     evaluate.add_argument("--ferplus", help=FERPLUS_HELP)
 
@@ -84,7 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("run", help="run directory or .keras file")
     predict.add_argument("images", nargs="*", help="image files (any size, colour or gray)")
     predict.add_argument("--split", choices=("train", "public", "private"), help="predict a whole split")
-    predict.add_argument("--out", help="submission CSV to write (default: RUN/submission.csv)")
+    predict.add_argument("--out", help="submission CSV to write (default: RUN/submission.csv, "
+                         "or NAME.submission.csv beside a NAME.keras)")
     predict.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
     report = commands.add_parser("report", help="write one self-contained HTML report of a run")
     report.add_argument("run", help="run directory (model.keras, config.json, metrics.json, history.csv)")
@@ -181,7 +183,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     model = load_model(args.run)
     public = load_fer2013(args.data, ferplus=args.ferplus)["public"]
-    run = Run(_run_folder(args.run))
+    run = Run.of_model(args.run)
     metrics = evaluate_run(run, model, public)
     print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
     for emotion, row in metrics["per_class"].items():
@@ -212,7 +214,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
         return
     model = load_model(args.run)
     split = load_fer2013(args.data)[args.split]
-    out = Path(args.out) if args.out else _run_folder(args.run) / "submission.csv"
+    out = Path(args.out) if args.out else Run.of_model(args.run).submission_file
     write_submission(out, split.ids, predict_proba(model, split.images))
     print(f"wrote {len(split)} predictions for the {args.split} split to {out}")
 

@@ -8,6 +8,7 @@ Layout (../shared/DESIGN.md in the project workspace)::
     RUN/checkpoint/        last epoch's full model + optimizer, and state.json
     RUN/metrics.json       accuracy, confusion matrix, per-class report
     RUN/predictions.npz    public-split probabilities for the dashboard
+    RUN/NAME.metrics.json  (and NAME.predictions.npz, NAME.submission.csv) the results of another NAME.keras
     RUN/heartbeat.json     refreshed every few seconds by a running ``fer train``
     RUN/.lock              flocked by the process training in RUN (:func:`~fer_core.runs.lock.run_lock`);
                            a killed one leaves it unlocked
@@ -44,10 +45,25 @@ def _history_row(row: dict) -> dict | None:
 
 
 class Run:
-    """Paths and readers for one run directory."""
+    """Paths and readers for one run directory.
 
-    def __init__(self, root: str | Path):
+    ``results`` prefixes the files that score one model (metrics, predictions, submission): empty for the
+    folder's ``model.keras``, ``"NAME."`` for another ``NAME.keras`` in it (:meth:`of_model`).
+    """
+
+    def __init__(self, root: str | Path, results: str = ""):
         self.root = Path(root)
+        self.results = results
+
+    @classmethod
+    def of_model(cls, path: str | Path) -> Run:
+        """The run a model's results belong to: the folder itself, the folder of a ``model.keras``, or, for
+        any other ``NAME.keras`` (a snapshot, a copy), its folder with files named ``NAME.metrics.json``,
+        ``NAME.predictions.npz`` and ``NAME.submission.csv``, so scoring it does not overwrite the run's own."""
+        path = Path(path)
+        if path.suffix != ".keras":
+            return cls(path)
+        return cls(path.parent, "" if path.name == MODEL_FILE else f"{path.stem}.")
 
     config_file = property(lambda self: self.root / "config.json")
     history_file = property(lambda self: self.root / "history.csv")
@@ -55,8 +71,9 @@ class Run:
     checkpoint_dir = property(lambda self: self.root / "checkpoint")
     state_file = property(lambda self: self.root / "checkpoint" / "state.json")
     snapshot_dir = property(lambda self: self.root / "snapshots")
-    metrics_file = property(lambda self: self.root / "metrics.json")
-    predictions_file = property(lambda self: self.root / "predictions.npz")
+    metrics_file = property(lambda self: self.root / f"{self.results}metrics.json")
+    predictions_file = property(lambda self: self.root / f"{self.results}predictions.npz")
+    submission_file = property(lambda self: self.root / f"{self.results}submission.csv")
     heartbeat_file = property(lambda self: self.root / "heartbeat.json")
     logs_dir = property(lambda self: self.root / "logs")
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,6 +166,23 @@ def test_train_refuses_a_different_config_in_an_existing_run(tmp_path, kaggle_fo
     assert [r["epoch"] for r in Run(out).history()] == [1.0, 2.0]
 
 
+def test_scoring_another_keras_file_in_a_run_writes_its_own_files_and_leaves_the_runs(tmp_path, kaggle_folder,
+                                                                                      monkeypatch):
+    folder, _, _ = kaggle_folder
+    monkeypatch.setenv("FER_DATA", str(folder))
+    run = Run(tmp_path / "run")
+    assert cli.main(["train", "--out", str(run.root), "--epochs", "1", "--batch-size", "8"]) == 0
+    assert cli.main(["predict", str(run.root), "--split", "private"]) == 0
+    shutil.copy(run.model_file, run.root / "copy.keras")
+    before = snapshot(run.root)
+    assert cli.main(["evaluate", str(run.root / "copy.keras")]) == 0
+    assert cli.main(["predict", str(run.root / "copy.keras"), "--split", "private"]) == 0
+    after = snapshot(run.root)
+    assert {k: v for k, v in after.items() if k in before} == before, "the run's own results are untouched"
+    assert set(after) - set(before) == {"copy.metrics.json", "copy.predictions.npz", "copy.submission.csv"}
+    assert Run.of_model(run.root / "copy.keras").metrics() == run.metrics()
+
+
 def test_missing_model_file_is_a_one_line_error(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "nope"), "x.png"]) == 2
     err = capsys.readouterr().err
@@ -285,8 +303,6 @@ def test_a_crop_run_with_smoothing_and_erasing_saves_a_whole_face_model(tmp_path
 @pytest.mark.slow
 def test_calibrate_keeps_new_batch_norm_statistics_only_when_publictest_rises(killed_and_resumed, tmp_path, capsys,
                                                                               monkeypatch):
-    import shutil
-
     run = Run(tmp_path / "copy")
     shutil.copytree(killed_and_resumed["run"].root, run.root)
     monkeypatch.setenv("FER_CACHE", killed_and_resumed["env"]["FER_CACHE"])
