@@ -21,7 +21,7 @@ from fer_core.evaluation.scores import predict_proba, write_evaluation
 from fer_core.models import fused  # noqa: F401  (registers the training layers a checkpoint holds)
 from fer_core.models.builders import flat_layers, load_model
 from fer_core.models.inference import inference_model
-from fer_core.runs.files import atomic_path
+from fer_core.runs.files import atomic_path, write_json
 from fer_core.training.swa import averaged_snapshots
 
 
@@ -121,7 +121,8 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     mean of the run's last K snapshots (:func:`fer_core.training.swa.averaged_snapshots`).
     Either way the calibrated result must beat the current ``model.keras``. On a rise, ``model.keras`` is rewritten
     atomically and ``metrics.json`` / ``predictions.npz`` with it, from the
-    PublicTest scores already computed.
+    PublicTest scores already computed; a run chosen on PublicTest also gets the new accuracy as its best, so a
+    longer ``--epochs`` replaces the calibrated model only with a better epoch.
 
     Returns:
         ``(accuracy of model.keras before, accuracy after, kept)``.
@@ -141,7 +142,17 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
     write_evaluation(run, probabilities, public)
+    _raise_best(run, after)
     return before, after, True
+
+
+def _raise_best(run, accuracy: float) -> None:
+    """Make ``accuracy`` the bar a resumed run's epochs must clear to replace ``model.keras``, when the run is
+    chosen on PublicTest like the calibration: otherwise a longer ``--epochs`` could overwrite the calibrated
+    model with a worse epoch that beats only the uncalibrated best."""
+    state = run.state()
+    if state is not None and run.config().get("validation", "public") == "public" and accuracy > state["best"]:
+        write_json(run.state_file, {**state, "best": accuracy})
 
 
 def _last_checkpoint(run) -> keras.Model:

@@ -320,6 +320,33 @@ def test_calibrate_keeps_new_batch_norm_statistics_only_when_publictest_rises(ki
     assert cli.main(["calibrate", str(run.root), "--faces", "0"]) == 2
 
 
+@pytest.mark.parametrize("validation", ["public", "0.5"])
+def test_a_kept_calibration_is_the_bar_a_longer_run_must_clear_when_chosen_on_publictest(tmp_path, kaggle_folder,
+                                                                                         monkeypatch, validation):
+    from fer_core.training import precise_bn
+
+    folder, _, _ = kaggle_folder
+    run = Run(tmp_path / "run")
+    args = ["train", "--data", str(folder), "--out", str(run.root), "--batch-size", "8", "--precision", "float32",
+            "--validation", validation]
+    assert cli.main([*args, "--epochs", "1"]) == 0
+    dataset, best = load_fer2013(folder), run.state()["best"]
+    calls = iter(range(2))  # scored wrong before the calibration, right after it: the calibration is kept
+
+    def predict(model, images):
+        right = next(calls) == 1
+        return np.eye(7, dtype=np.float32)[(dataset["public"].labels + (0 if right else 1)) % 7]
+
+    monkeypatch.setattr(precise_bn, "predict_proba", predict)
+    assert precise_bn.calibrate_run(run, dataset, faces=8) == (0.0, 1.0, True)
+    kept = run.model_file.read_bytes()
+    assert run.state()["best"] == (1.0 if validation == "public" else best)
+    monkeypatch.undo()
+    assert cli.main([*args, "--epochs", "2"]) == 0
+    if validation == "public":
+        assert run.model_file.read_bytes() == kept, "no epoch beats 1.0: the calibrated model stays"
+
+
 def _moving_statistics(model) -> list[np.ndarray]:
     import keras
 
