@@ -11,15 +11,20 @@ from fer_core.models.fused import builtin_config
 from fer_core.runs.files import atomic_path
 
 
-def float32_config(config):
-    """A copy of a Keras config with every dtype policy and tensor dtype set to float32."""
+def policy_config(config, policy: str = "float32"):
+    """A copy of a Keras model config computing in ``policy`` (``float32`` or ``mixed_bfloat16``): every layer's
+    dtype policy set to it but the output ``softmax``'s, float32 under any policy as the builders make it; for
+    float32, bfloat16 tensor dtypes too."""
     if isinstance(config, list):
-        return [float32_config(item) for item in config]
+        return [policy_config(item, policy) for item in config]
     if not isinstance(config, dict):
         return config
+    if config.get("class_name") == "Activation" and config.get("config", {}).get("name") == "softmax":
+        return config
     if config.get("class_name") == "DTypePolicy":
-        return {**config, "config": {**config["config"], "name": "float32"}}
-    return {k: ("float32" if k == "dtype" and v == "bfloat16" else float32_config(v)) for k, v in config.items()}
+        return {**config, "config": {**config["config"], "name": policy}}
+    return {k: ("float32" if k == "dtype" and v == "bfloat16" and policy == "float32" else policy_config(v, policy))
+            for k, v in config.items()}
 
 
 def inference_model(model: keras.Model) -> keras.Model:
@@ -27,7 +32,7 @@ def inference_model(model: keras.Model) -> keras.Model:
 
     A model trained on crops comes behind a center crop, so it takes whole 48x48 faces.
     """
-    clone = model.__class__.from_config(builtin_config(float32_config(model.get_config())))  # uncompiled
+    clone = model.__class__.from_config(builtin_config(policy_config(model.get_config())))  # uncompiled
     clone.set_weights(model.get_weights())  # variables are float32 under mixed precision too
     return with_center_crop(clone)
 

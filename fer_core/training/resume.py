@@ -17,7 +17,9 @@ import keras
 from fer_core.config import RESUMABLE_CHANGES, TrainConfig
 from fer_core.errors import FerError
 from fer_core.runs.folder import Run
-from fer_core.training.accel import resolve_jit
+from fer_core.models.builders import flat_layers
+from fer_core.models.inference import policy_config
+from fer_core.training.accel import resolve_jit, resolve_precision
 from fer_core.training.build import learning_rate
 
 
@@ -53,6 +55,7 @@ def resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.M
         return None, 0, [], -1.0
     check_same_config(run, config)
     model, done = _load_checkpoint(run, state)
+    model = in_precision(model, resolve_precision(config.precision))
     model.jit_compile = resolve_jit(config.jit)  # the checkpoint keeps the setting it was compiled with
     if config.schedule == "cosine":
         # The cosine schedule spans the run, so it is rebuilt from the command's --epochs on every resume: the
@@ -61,6 +64,26 @@ def resume(run: Run, config: TrainConfig, steps_per_epoch: int) -> tuple[keras.M
         model.optimizer._learning_rate = learning_rate(config, steps_per_epoch)
     history = [r for r in run.history() if r["epoch"] <= done]
     return model, done, history, float(state["best"])
+
+
+def in_precision(model: keras.Model, policy: str) -> keras.Model:
+    """A compiled checkpoint computing in ``policy``: itself when it does, else rebuilt in it with its weights
+    and optimizer state (step count and moments: variables are float32 under either policy).
+
+    A checkpoint keeps the dtype policy it was saved with, so without this a run begun in bfloat16 on a GPU
+    would go on in bfloat16 on a CPU without bf16 instructions (about 10 times slower) whatever ``--precision``
+    says.
+    """
+    if next(layer for layer in flat_layers(model) if layer.weights).dtype_policy.name == policy:
+        return model
+    clone = model.__class__.from_config(policy_config(model.get_config(), policy))
+    clone.set_weights(model.get_weights())
+    optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
+    clone.compile(optimizer=optimizer, loss=model.loss, metrics=["accuracy"], jit_compile=model.jit_compile)
+    optimizer.build(clone.trainable_variables)
+    for mine, saved in zip(optimizer.variables, model.optimizer.variables, strict=True):
+        mine.assign(saved)
+    return clone
 
 
 def _checkpoint_state(run: Run) -> dict | None:

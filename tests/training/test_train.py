@@ -457,6 +457,31 @@ def test_restart_refuses_to_delete_the_init_or_teacher_model_it_reads(tmp_path, 
         assert snapshot(out) == before, "a refused restart removes nothing"
 
 
+@pytest.mark.parametrize("first, then", [("mixed_bfloat16", "float32"), ("float32", "mixed_bfloat16")])
+def test_a_resume_trains_in_the_asked_precision_with_the_optimizer_state_carried_over(tmp_path, kaggle_folder,
+                                                                                       first, then):
+    from fer_core.training.resume import in_precision
+
+    folder, images, _ = kaggle_folder
+    run = Run(tmp_path / "run")
+    base = ["train", "--data", str(folder), "--out", str(run.root), "--batch-size", "8", "--optimizer", "adam"]
+    assert cli.main([*base, "--epochs", "1", "--precision", first]) == 0
+    checkpoint = keras.models.load_model(run.checkpoint_dir / run.state()["checkpoint"], safe_mode=True)
+    assert checkpoint.get_layer("conv1").compute_dtype == ("bfloat16" if first == "mixed_bfloat16" else "float32")
+    converted = in_precision(checkpoint, then)
+    assert converted.get_layer("conv1").compute_dtype == ("bfloat16" if then == "mixed_bfloat16" else "float32")
+    assert converted.get_layer("softmax").compute_dtype == "float32"
+    for mine, saved in zip(converted.optimizer.variables, checkpoint.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(saved))
+    assert int(converted.optimizer.iterations) == 3  # 21 faces in batches of 8
+    faces = images[:4, :, :, None].astype(np.float32)
+    np.testing.assert_allclose(converted.predict(faces, verbose=0), checkpoint.predict(faces, verbose=0), atol=0.05)
+    assert cli.main([*base, "--epochs", "2", "--precision", then]) == 0
+    resumed = keras.models.load_model(run.checkpoint_dir / run.state()["checkpoint"], safe_mode=True)
+    assert resumed.get_layer("conv1").compute_dtype == converted.get_layer("conv1").compute_dtype
+    assert int(resumed.optimizer.iterations) == 6, "the step count went on from the checkpoint's"
+
+
 def test_an_extension_killed_before_its_first_epoch_resumes_on_the_longer_schedule(tmp_path, kaggle_folder):
     """``fer train --epochs 3`` on a 1-epoch run saves config.json saying 3 before epoch 2 ends; killed then, the
     same command must still train epochs 2-3 on the 3-epoch cosine, not past the end of the 1-epoch one (rate 0)."""
