@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import errno
+import zipfile
 from pathlib import Path
 
 import re
 
 MESSAGE_LIMIT = 400  # characters of a whole message
 VALUE_LIMIT = 60  # characters of a value quoted in a message (a cell, a header, a name)
+# What pandas.read_csv raises on a file that is not one readable CSV: a parse or decoding error, a zip holding
+# several files or none (all ValueErrors), an unreadable file, a damaged zip or cut-short compressed stream.
+CSV_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile)
 
 
 def shorten(text: str, limit: int = VALUE_LIMIT) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fer_core.errors import DataError
+from fer_core.errors import CSV_READ_ERRORS, DataError
 from fer_core.labels import EMOTIONS
 from fer_core.paths import FERPLUS_FILE, ferplus_from_env
 
@@ -104,7 +104,7 @@ def _read(path: Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (expected the FER+ header {','.join(HEADER)})") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+    except CSV_READ_ERRORS as exc:
         raise DataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0][:200]})") from None
     if tuple(frame.columns) != HEADER:
         found = ",".join(map(str, frame.columns))[:200] or "none"

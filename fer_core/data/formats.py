@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pyarrow as pa
 from fer_core.data.ferplus import find_votes, read_votes
 from fer_core.data.images import IMAGE_SUFFIXES, ImageError, read_face
 from fer_core.data.splits import Split
-from fer_core.errors import DataError, shorten
+from fer_core.errors import CSV_READ_ERRORS, DataError, shorten
 from fer_core.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, NUM_PIXELS, SPLITS
 from fer_core.paths import ferplus_from_env
 
@@ -125,7 +124,7 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, nrows=nrows)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (expected a CSV header and rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except CSV_READ_ERRORS as exc:
         raise DataError(f"{path}: {_parser_problem(str(exc))}") from None
 
 
@@ -206,7 +205,7 @@ def parse_pixels(column: pd.Series, path: Path, name: str = "pixels") -> np.ndar
 def parse_integers(column: pd.Series, path: Path, name: str, high: int | None = None) -> np.ndarray:
     """Parse an integer column; with ``high``, values must lie in ``0..high-1``."""
     values = pd.to_numeric(column, errors="coerce")
-    bad = values.isna() | (values != values.round())
+    bad = values.isna() | (values != values.round()) | ~(values.abs() < 2**53)  # inf, or past float's exact integers
     if high is not None:
         bad |= (values < 0) | (values >= high)
     if bad.any():

@@ -320,6 +320,19 @@ def test_a_compressed_file_that_is_not_one_is_one_line(tmp_path, capsys, name, c
     assert line.startswith(f"{path}: not a readable CSV (") and len(line) < 250
 
 
+@pytest.mark.parametrize("members", [["fer2013.csv", "readme.txt"], []])
+def test_a_zip_holding_several_files_or_none_is_one_line(tmp_path, capsys, members):
+    import zipfile
+
+    path = tmp_path / "fer2013.zip"  # Kaggle's download holds five files
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in members:
+            archive.writestr(name, "\n".join(_rows()))
+    assert cli.main(["data", "--data", str(path)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"{path}: not a readable CSV (") and "files found in ZIP file" in line
+
+
 def test_missing_column(tmp_path):
     path = _one_row_csv(tmp_path, f"0,{GOOD}", header="emotion,pixels")
     with pytest.raises(DataError, match=r"missing column 'Usage' \(expected columns emotion,pixels,Usage"):
@@ -346,6 +359,16 @@ def test_an_empty_private_file_beside_a_good_one_is_named(kaggle_folder):
     folder = kaggle_folder[0]
     (folder / "private_test.csv").write_text("id,pixels\n")
     with pytest.raises(DataError, match="private_test.csv: holds no faces"):
+        load_fer2013(folder, cache=False)
+
+
+@pytest.mark.parametrize("bad_id", ["inf", "1e30", "-9007199254740993"])
+def test_a_private_id_that_no_int64_holds_exactly_is_named_not_wrapped(kaggle_folder, bad_id):
+    folder, images, _ = kaggle_folder
+    lines = id_csv(images[35:]).splitlines()
+    lines[2] = bad_id + lines[2][lines[2].index(","):]
+    (folder / "private_test.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=f"private_test.csv: row 3: column 'id' is '{bad_id}' \\(expected an integer\\)"):
         load_fer2013(folder, cache=False)
 
 

@@ -111,6 +111,22 @@ def test_a_wrong_header_is_an_error(kaggle_folder):
     assert "row 1: header is" in message and "expected Usage,Image name,neutral,happiness" in message
 
 
+@pytest.mark.parametrize("content", ["two members", b"not a zip at all"])
+def test_a_votes_zip_that_is_not_one_csv_is_one_line(tmp_path, kaggle_folder, content):
+    import zipfile
+
+    path = tmp_path / "fer2013new.csv.zip"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("fer2013new.csv", votes_csv(random_votes(35)))
+            archive.writestr("LICENSE.txt", "MIT")
+    with pytest.raises(DataError) as error:
+        load_fer2013(kaggle_folder[0], ferplus=path)
+    assert str(error.value).startswith(f"{path}: not a readable CSV (") and "\n" not in str(error.value)
+
+
 def test_votes_need_the_kaggle_csv(tmp_path, kaggle_folder):
     images, labels = make_faces(7)
     rows = [f"{y},{' '.join(map(str, x.reshape(-1)))}" for x, y in zip(images, labels)]
