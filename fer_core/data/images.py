@@ -4,7 +4,8 @@ Used by the image-folder loader, ``fer predict photo.jpg`` and the dashboard's
 uploads (:func:`fer_core.data.faces.read_photo`), so every path validates and decodes
 images the same way: only regular files are opened (a FIFO or a device is refused
 at once, never waited on), the EXIF orientation a phone records is applied,
-16-bit samples are scaled to 0..255 (not clipped), transparency is composited on
+16-bit samples (and float ones in 0..1) are scaled to 0..255 (not clipped), a CIELab image gives
+its lightness, transparency is composited on
 white (a fully transparent image is refused), and images too small to hold a face
 are refused.
 """
@@ -119,21 +120,38 @@ def to_gray(image: Image.Image, name: str = "image") -> Image.Image:
 
     16-bit and 32-bit integer samples (modes ``I;16*`` and ``I``: 16-bit PNG and TIFF) are
     scaled by 255/65535 (PIL's own conversion clips them, turning most of a photo white);
-    an image with transparency is composited on white first; colour becomes ITU-R 601
-    luma (PIL's ``L``).
+    floating-point samples (mode ``F``, TIFF) in 0..1 by 255, others clipped to 0..255; a CIELab
+    image gives its lightness; an image with transparency is composited on white first; colour
+    becomes ITU-R 601 luma (PIL's ``L``).
 
     Raises:
-        ImageError: naming the image (``name``) when it is fully transparent (nothing to score).
+        ImageError: naming the image (``name``) when it is fully transparent (nothing to score) or in
+            a mode PIL cannot turn gray.
     """
-    if image.mode.startswith("I"):
-        samples = np.asarray(image).astype(np.float64) * (255 / 65535)
+    if image.mode.startswith("I") or image.mode == "F":
+        samples = np.nan_to_num(np.asarray(image, dtype=np.float32))
+        samples *= _to_8_bit(image.mode, samples)
         return Image.fromarray(np.clip(np.rint(samples), 0, 255).astype(np.uint8), "L")
+    if image.mode == "LAB":
+        return image.getchannel("L")
     if image.has_transparency_data:
         rgba = image.convert("RGBA")
         if rgba.getchannel("A").getextrema()[1] == 0:
             raise ImageError(f"{name}: image is fully transparent (nothing to score; expected visible pixels)")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return image.convert("L")
+    try:
+        return image.convert("L")
+    except ValueError:
+        raise ImageError(f"{name}: image mode {image.mode} cannot be read as gray (expected RGB, gray or CMYK)") \
+            from None
+
+
+def _to_8_bit(mode: str, samples: np.ndarray) -> float:
+    """The factor that brings wide samples to 0..255: 16- and 32-bit integers' 0..65535 by 255/65535,
+    floats in 0..1 by 255, other floats as they are (then clipped)."""
+    if mode != "F":
+        return 255 / 65535
+    return 255.0 if samples.max(initial=0) <= 1 else 1.0
 
 
 def read_gray(source: str | Path | bytes, name: str | None = None) -> Image.Image:

@@ -63,6 +63,18 @@ def test_a_16_bit_png_is_scaled_not_clipped(tmp_path):
         np.testing.assert_array_equal(read_photo(tmp_path / f"wide{i}.png"), face)
 
 
+def test_a_float_tiff_in_0_to_1_is_scaled_and_a_lab_tiff_gives_its_lightness(tmp_path):
+    face = make_faces(1, seed=4)[0][0]
+    Image.fromarray(face.astype(np.float32) / 255).save(tmp_path / "float.tif")
+    assert Image.open(tmp_path / "float.tif").mode == "F"
+    np.testing.assert_array_equal(read_face(tmp_path / "float.tif"), face)
+    lab = Image.merge("LAB", [Image.fromarray(face), *[Image.new("L", face.shape[::-1], 128)] * 2])
+    lab.save(tmp_path / "lab.tif")
+    assert Image.open(tmp_path / "lab.tif").mode == "LAB"
+    np.testing.assert_array_equal(read_face(tmp_path / "lab.tif"), face)
+    np.testing.assert_array_equal(read_photo((tmp_path / "lab.tif").read_bytes()), face)
+
+
 def test_transparency_is_composited_on_white(tmp_path):
     rgba = np.zeros((48, 48, 4), np.uint8)
     rgba[..., :3] = 30
