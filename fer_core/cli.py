@@ -19,7 +19,6 @@ import numpy as np
 from fer_core.config import TrainConfig
 from fer_core.data.dataset import find_data, load_fer2013, load_optional_dataset
 from fer_core.data.faces import faces_in, read_photo
-from fer_core.data.images import read_gray
 from fer_core.data.shift import compare_splits
 from fer_core.errors import FerError, describe_os_error, shorten
 from fer_core.evaluation.confusion import confused_pairs, confusion_sentences
@@ -326,7 +325,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     if getattr(args, "data", None) is not None or args.command in NEEDS_DATA or getattr(args, "split", None):
         find_data(args.data)
     for path in getattr(args, "images", None) or []:
-        read_gray(path)  # decoded as fer predict will (Pillow only, no TensorFlow yet)
+        read_photo(path)  # decoded as fer predict will (Pillow only, no TensorFlow yet)
     if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
         raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
     if args.command == "train":

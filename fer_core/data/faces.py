@@ -56,9 +56,7 @@ def read_photo(source: str | Path | bytes, name: str | None = None) -> np.ndarra
     Raises:
         ImageError: one line naming the image when it is missing, corrupt or too large.
     """
-    image = read_gray(source, name)
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    return np.asarray(image, np.uint8)
+    return np.asarray(read_gray(source, name, MAX_SIDE), np.uint8)
 
 
 @functools.lru_cache(maxsize=1)

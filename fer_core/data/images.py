@@ -61,12 +61,15 @@ def _open_regular_file(path: str | Path, label: str) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def open_image(source: str | Path | bytes, name: str | None = None) -> Image.Image:
+def open_image(source: str | Path | bytes, name: str | None = None, max_side: int | None = None) -> Image.Image:
     """Open and fully decode an image from a path or raw bytes, upright.
 
     Args:
         source: a file path, or the file's bytes (for uploads).
         name: what to call the image in error messages (defaults to the path).
+        max_side: a JPEG is decoded at the smallest of 1/1, 1/2, 1/4, 1/8 scale that keeps both sides at
+            least this long (libjpeg's DCT scaling, as PIL's ``thumbnail`` does): a big photo costs an
+            eighth to a sixty-fourth of the memory. ``None``: full size.
 
     Returns:
         A decoded ``PIL.Image`` in any mode, its EXIF orientation applied (a phone
@@ -90,6 +93,8 @@ def open_image(source: str | Path | bytes, name: str | None = None) -> Image.Ima
                         f"{label}: image is {width}x{height} pixels, more than the "
                         f"{MAX_IMAGE_PIXELS:,} allowed"
                     )
+                if max_side:
+                    image.draft(image.mode, (max_side, max_side))
                 image.load()
         except ImageError:
             raise
@@ -110,9 +115,10 @@ def _upright(image: Image.Image) -> Image.Image:
     """``image`` turned as its EXIF Orientation tag says (phones store the sensor's rows and
     record the turn); unchanged without the tag, or when the EXIF block is unreadable."""
     try:
-        return ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of a photo that needs no turn
     except (OSError, SyntaxError, ValueError, KeyError, TypeError, struct.error):
-        return image
+        pass
+    return image
 
 
 def to_gray(image: Image.Image, name: str = "image") -> Image.Image:
@@ -154,9 +160,17 @@ def _to_8_bit(mode: str, samples: np.ndarray) -> float:
     return 255.0 if samples.max(initial=0) <= 1 else 1.0
 
 
-def read_gray(source: str | Path | bytes, name: str | None = None) -> Image.Image:
-    """An image file (or bytes) decoded by :func:`open_image` and :func:`to_gray`: upright, 8-bit gray."""
-    return to_gray(open_image(source, name), image_label(source, name))
+def read_gray(source: str | Path | bytes, name: str | None = None, max_side: int | None = None) -> Image.Image:
+    """An image file (or bytes) decoded by :func:`open_image` and :func:`to_gray`: upright, 8-bit gray; with
+    ``max_side``, shrunk to at most that on its long side (aspect kept), before the gray conversion where the
+    mode resamples smoothly (not bilevel or palette images), so a big photo is converted small."""
+    image = open_image(source, name, max_side)
+    if max_side and image.mode not in ("1", "P", "PA"):
+        image.thumbnail((max_side, max_side))
+    gray = to_gray(image, image_label(source, name))
+    if max_side:
+        gray.thumbnail((max_side, max_side))
+    return gray
 
 
 def to_face_array(image: Image.Image, size: int = IMAGE_SIZE) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Photos as phones and editors write them, decoded once for the CLI, the loader and the dashboard:
-EXIF orientation, 16-bit samples, transparency, images too small for a face, and paths that are not files."""
+EXIF orientation, 16-bit and float samples, big photos shrunk as decoded, transparency, images too small for a
+face, and paths that are not files."""
 
 import os
 import signal
@@ -11,7 +12,7 @@ from PIL import Image
 
 from fer_core import cli
 from fer_core.data.faces import read_photo
-from fer_core.data.images import MIN_IMAGE_SIDE, read_face
+from fer_core.data.images import MIN_IMAGE_SIDE, read_face, read_gray, to_gray
 from tests.conftest import make_faces, one_error_line, snapshot
 
 EXIF_ORIENTATION = 0x0112
@@ -73,6 +74,20 @@ def test_a_float_tiff_in_0_to_1_is_scaled_and_a_lab_tiff_gives_its_lightness(tmp
     assert Image.open(tmp_path / "lab.tif").mode == "LAB"
     np.testing.assert_array_equal(read_face(tmp_path / "lab.tif"), face)
     np.testing.assert_array_equal(read_photo((tmp_path / "lab.tif").read_bytes()), face)
+
+
+@pytest.mark.parametrize("fmt, mode", [("JPEG", "RGB"), ("PNG", "RGBA")])
+def test_a_big_photo_is_shrunk_as_it_is_decoded_and_matches_a_full_size_decode(tmp_path, fmt, mode):
+    big = Image.fromarray(np.kron(_photo(300, 400), np.ones((10, 10), np.uint8))).convert(mode)  # 4000x3000
+    path = tmp_path / f"big.{fmt.lower()}"
+    big.save(path, fmt)
+    small = read_gray(path, max_side=1024)
+    assert small.size == (1024, 768) and small.mode == "L"
+    full = to_gray(Image.open(path))
+    full.thumbnail((1024, 1024))
+    difference = np.abs(np.asarray(small, np.int16) - np.asarray(full, np.int16))
+    assert difference.mean() < 1.0 and np.percentile(difference, 99) <= 4
+    assert read_photo(path).shape == (768, 1024)
 
 
 def test_transparency_is_composited_on_white(tmp_path):
