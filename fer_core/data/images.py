@@ -4,10 +4,10 @@ Used by the image-folder loader, ``fer predict photo.jpg`` and the dashboard's
 uploads (:func:`fer_core.data.faces.read_photo`), so every path validates and decodes
 images the same way: only regular files are opened (a FIFO or a device is refused
 at once, never waited on), the EXIF orientation a phone records is applied,
-16-bit samples (and float ones in 0..1) are scaled to 0..255 (not clipped), a CIELab image gives
-its lightness, transparency is composited on
-white (a fully transparent image is refused), and images too small to hold a face
-are refused.
+16-bit samples (and float ones in 0..1) are scaled to 0..255 (not clipped), a
+CIELab image gives its lightness, transparency is composited on white (a fully
+transparent image is refused), images too small to hold a face are refused, and
+a photo is shrunk as it is decoded when the caller needs it small.
 """
 
 from __future__ import annotations
