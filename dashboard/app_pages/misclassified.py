@@ -7,7 +7,7 @@ import state
 import streamlit as st
 import widgets
 
-from fer_core.evaluation.compare import WHO_IS_RIGHT, disagreements
+from fer_core.evaluation.compare import WHO_IS_RIGHT, disagreements, wrong_models_side
 from fer_core.evaluation.label_noise import SIDES, side_counts
 from fer_core.labels import EMOTIONS
 from fer_core.evaluation.misclassified import sort_samples
@@ -63,7 +63,11 @@ if mode == "disagreements":
         "Right", WHO_IS_RIGHT, horizontal=True, key="mis_right", on_change=first_page,
         format_func={"either": "either", "first": f"only {first_name}", "second": f"only {second_name}"}.get,
     )
-    wrong = frame.iloc[disagreements(frame["true"], frame["predicted"], other_frame["predicted"], right_one)]
+    rows = disagreements(frame["true"], frame["predicted"], other_frame["predicted"], right_one)
+    wrong = frame.iloc[rows]
+    if "side" in wrong:
+        wrong = wrong.assign(side=wrong_models_side(wrong["true"], wrong["predicted"], wrong["side"],
+                                                    other_frame["side"].iloc[rows]))
 left, middle, right = st.columns(3)
 trues = left.multiselect("True class", EMOTIONS, key="mis_true", on_change=first_page, placeholder="all")
 predicteds = middle.multiselect(
@@ -77,6 +81,7 @@ low, high = right.slider("Confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="mis_conf
 order_by = left.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="mis_sort", on_change=first_page)
 descending = middle.toggle("Highest first", value=True, key="mis_descending", on_change=first_page)
 voted = widgets.votes_shown(split)
+total, side = len(wrong), "any"  # the rate below is of all the mode's faces, whichever side is picked
 if voted:
     counts = side_counts(wrong["side"])
     side = right.radio(
@@ -94,10 +99,11 @@ shown = sort_samples(shown, order_by, descending)
 pages = max(1, math.ceil(len(shown) / PER_PAGE))
 st.session_state["mis_page"] = min(max(1, st.session_state.get("mis_page", 1)), pages)
 page = st.session_state["mis_page"]
-right.caption(
-    f"{len(shown):,} of {len(wrong):,} {'misclassified faces' if mode == 'misclassified' else 'disagreements'} "
-    f"({len(wrong) / max(1, len(frame)):.1%} of {len(frame):,}) · page {page} of {pages}"
-)
+noun = "misclassified faces" if mode == "misclassified" else "disagreements"
+of_all = f"{total / max(1, len(frame)):.1%} of {len(frame):,}"
+if side != "any":
+    noun, of_all = f"{noun} where the annotators side with {SIDE_TITLES[side]}", f"of {total:,}: {of_all}"
+right.caption(f"{len(shown):,} of {len(wrong):,} {noun} ({of_all}) · page {page} of {pages}")
 
 listed = shown.drop(columns=["top1", "top2", "top3"])
 if mode == "disagreements":

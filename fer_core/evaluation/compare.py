@@ -86,6 +86,22 @@ def disagreements(labels: np.ndarray, first: np.ndarray, second: np.ndarray, rig
     return np.flatnonzero(keep).astype(np.int64)
 
 
+def wrong_models_side(labels: np.ndarray, first: np.ndarray, first_side: np.ndarray,
+                      second_side: np.ndarray) -> np.ndarray:
+    """Whom the annotators side with on faces where exactly one model is right, judged against the wrong one.
+
+    Args:
+        labels, first: ``int (N,)`` the faces' FER2013 labels and model A's classes.
+        first_side, second_side: ``str (N,)`` :func:`fer_core.evaluation.label_noise.annotator_side` of each
+            model's own prediction.
+
+    Returns:
+        ``str (N,)``: B's side where A is right, A's where A is wrong (against A's right prediction, the
+        label, every face would be "split").
+    """
+    return np.where(np.asarray(first) == np.asarray(labels), np.asarray(second_side), np.asarray(first_side))
+
+
 def matching_layer(layer: str, other_layers: list[str]) -> str | None:
     """The layer of the other model that plays the part of ``layer``, or None.
 

@@ -44,12 +44,15 @@ def test_misclassified_filters_by_the_annotators_side_with_correct_counts(open_p
         f"neither (split) ({expected['split']})",
     ]
     assert sum("FER+: " in c for c in captions(at)) == 24  # every tile of the first page shows its votes
+    total, faces = sum(expected.values()), len(public_votes_in_fer2013_order(Path(app_env["FER_DATA"]))[0])
     for side, title in (("model", "the model"), ("label", "the label"), ("split", "neither (split)")):
         radio = at.radio(key="mis_side")
         radio.set_value(next(o for o in radio.options if o.startswith(title))).run()
         no_exception(at)
         n = expected[side]
-        assert any(c.startswith(f"{n} of {n} misclassified faces") for c in captions(at)), captions(at)
+        caption = f"{n} of {n} misclassified faces where the annotators side with {title} (of {total}: " \
+                  f"{total / faces:.1%} of {faces}) · page"  # the rate is of every misclassified face
+        assert any(c.startswith(caption) for c in captions(at)), captions(at)
 
 
 def test_misclassified_sorts_by_cleanlabs_label_issues(open_page):

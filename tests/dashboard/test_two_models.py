@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from test_ferplus_pages import public_votes_in_fer2013_order
 from test_pages import figure_titles, image_captions, no_exception, plotly_array, plotly_figures
 
 from fer_core.evaluation.compare import disagreements
@@ -58,6 +59,14 @@ def test_misclassified_page_filters_the_disagreements(open_page, app_env):
     either, only_b = disagreements(labels, first, second), disagreements(labels, first, second, "second")
     assert 0 < len(only_b) < len(either), "the tiny runs disagree both ways"
     assert any(c.value.startswith(f"{len(either)} of {len(either)} disagreements") for c in at.caption)
+    _, votes = public_votes_in_fer2013_order(Path(app_env["FER_DATA"]))
+    wrong = np.where(first == labels, second, first)[either]  # the model that is wrong on each face
+    y, v = labels[either], votes[either]
+    mine, theirs = v[np.arange(len(y)), wrong], v[np.arange(len(y)), y]
+    hand = {"model": (mine > theirs).sum(), "label": (theirs > mine).sum(), "split": (mine == theirs).sum()}
+    counts = [o for o in at.radio(key="mis_side").options if "(" in o]
+    assert counts == [f"{title} ({hand[side]})" for side, title in
+                      (("model", "the model"), ("label", "the label"), ("split", "neither (split)"))]
     tiles = [c.value for c in at.caption if c.value.startswith("**true ")]
     assert len(tiles) == min(24, len(either))
     assert all(("✓" in t) and ("✗" in t) and "tiny-a (run):" in t and "tiny-b (run):" in t for t in tiles)

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from fer_core.errors import FerError
-from fer_core.evaluation.compare import change_sentences, confusion_change, disagreements, matching_layer, row_fractions
+from fer_core.evaluation.compare import (change_sentences, confusion_change, disagreements, matching_layer,
+                                         row_fractions, wrong_models_side)
+from fer_core.evaluation.label_noise import annotator_side
 
 
 def _matrices():
@@ -68,6 +70,18 @@ def test_disagreements_are_the_faces_exactly_one_model_gets_right():
         disagreements(labels, first, second, "both")
     with pytest.raises(FerError, match="shape"):
         disagreements(labels, first[:3], second)
+
+
+def test_on_disagreements_the_annotators_side_is_judged_against_the_wrong_model():
+    labels = np.array([0, 3, 6])
+    first, second = np.array([0, 4, 3]), np.array([4, 3, 6])  # A right on 0, B right on 1 and 2
+    votes = np.zeros((3, 10), np.int64)  # FER+ columns: neutral, happiness, surprise, sadness, anger, ...
+    votes[0, 3], votes[1, 1] = 10, 10  # face 0: all vote sadness (B's answer); face 1: happiness (the label)
+    votes[2, [0, 1]] = 5  # face 2: neutral 5 (the label), happy 5 (A's answer)
+    own = {name: annotator_side(votes, labels, model) for name, model in (("first", first), ("second", second))}
+    sides = wrong_models_side(labels, first, own["first"], own["second"])
+    assert sides.tolist() == ["model", "label", "split"]
+    assert own["first"][0] == "split", "against the right model every face is split"
 
 
 def test_a_layer_matches_its_namesake_or_an_ensemble_members_copy():
