@@ -71,7 +71,9 @@ class RunRecorder(keras.callbacks.Callback):
             print(epoch_line(self.rows, self.epochs, self.best), file=sys.stderr, flush=True)
 
     def _write(self, epoch: int, improved: bool) -> None:
-        if improved:
+        if improved:  # the scores of the model it replaces go first: no page may show them as this one's
+            for stale in (self.run.metrics_file, self.run.predictions_file):
+                stale.unlink(missing_ok=True)
             save_inference_model(self.model, self.run.model_file)
         if epoch > self.epochs - self.snapshots:  # one of the last N epochs: keep its weights for averaging
             save_inference_model(self.model, snapshot_path(self.run, epoch))

@@ -1,5 +1,6 @@
 """Training end to end through the `fer` command: smoke run, kill -9, resume, evaluate, predict."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -480,6 +481,28 @@ def test_a_resume_trains_in_the_asked_precision_with_the_optimizer_state_carried
     resumed = keras.models.load_model(run.checkpoint_dir / run.state()["checkpoint"], safe_mode=True)
     assert resumed.get_layer("conv1").compute_dtype == converted.get_layer("conv1").compute_dtype
     assert int(resumed.optimizer.iterations) == 6, "the step count went on from the checkpoint's"
+
+
+def test_a_new_best_model_takes_the_old_ones_scores_with_it_until_it_is_scored(tmp_path, kaggle_folder, monkeypatch):
+    """A finished run made longer: each better epoch replaces model.keras, and metrics.json / predictions.npz
+    (written when training ends) must not stand for it meanwhile, nor after a kill before the end."""
+    from fer_core.training import loop
+
+    folder, _, _ = kaggle_folder
+    config = TrainConfig(data=str(folder), out=str(tmp_path / "run"), epochs=1, batch_size=8, precision="float32")
+    run = loop.train(config)
+    assert run.metrics_file.is_file() and run.predictions_file.is_file()
+    run.state_file.write_text(json.dumps({**run.state(), "best": -1.0}))  # so the next epoch is a new best
+    before = run.model_file.read_bytes()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "evaluate_run", killed)
+    with pytest.raises(KeyboardInterrupt):
+        loop.train(dataclasses.replace(config, epochs=2))
+    assert run.model_file.read_bytes() != before
+    assert not run.metrics_file.exists() and not run.predictions_file.exists()
 
 
 def test_an_extension_killed_before_its_first_epoch_resumes_on_the_longer_schedule(tmp_path, kaggle_folder):
