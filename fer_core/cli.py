@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
                          "or NAME.submission.csv beside a NAME.keras)")
     predict.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA)")
     report = commands.add_parser("report", help="write one self-contained HTML report of a run")
-    report.add_argument("run", help="run directory (model.keras, config.json, metrics.json, history.csv)")
+    report.add_argument("run", help="run directory (model.keras, config.json, metrics.json, history.csv), or "
+                        "another NAME.keras in one (NAME.metrics.json; NAME.report.html)")
     report.add_argument("--ablation", metavar="DIR", help="folder of runs for the normalization x augmentation table")
     report.add_argument("--layer", default="conv5", help="layer for filter images and feature maps (default: conv5)")
     report.add_argument("--face", type=int, help="PublicTest row for the feature maps (default: first saliency face)")
@@ -105,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser(
         "calibrate", help="re-estimate a run's BatchNorm statistics on Training faces; keep them if PublicTest rises")
-    calibrate.add_argument("run", help="run directory (model.keras; metrics.json and predictions.npz are rewritten)")
+    calibrate.add_argument("run", help="run directory (model.keras; metrics.json and predictions.npz are rewritten), "
+                           "or another NAME.keras in one (NAME.metrics.json, NAME.predictions.npz)")
     calibrate.add_argument("--faces", type=int, default=8192, help="Training faces to average over (default: %(default)s)")
     weights = calibrate.add_mutually_exclusive_group()
     weights.add_argument("--last-epoch", action="store_true",
@@ -119,11 +121,6 @@ def _parser() -> argparse.ArgumentParser:
     filters.add_argument("run", help="run directory or .keras file; images go to RUN/filters/")
     filters.add_argument("--layers", nargs="+", metavar="LAYER", help="conv layers (default: all)")
     return parser
-
-
-def _run_folder(path: str) -> Path:
-    p = Path(path)
-    return p.parent if p.suffix == ".keras" else p
 
 
 def _train_config(args: argparse.Namespace):
@@ -238,7 +235,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         raise FerError("--faces must be at least 1")
     if args.average < 0:
         raise FerError(f"--average {args.average}: expected a number of epochs")
-    before, after, kept = calibrate_run(Run(_run_folder(args.run)), load_fer2013(args.data), args.faces,
+    before, after, kept = calibrate_run(Run.of_model(args.run), load_fer2013(args.data), args.faces,
                                         last_epoch=args.last_epoch, average=args.average)
     verdict = "kept: model.keras and metrics.json rewritten" if kept else "not kept: the model is unchanged"
     source = (" (last epoch's weights)" if args.last_epoch else
@@ -249,10 +246,8 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 def cmd_report(args: argparse.Namespace) -> None:
     dataset = load_optional_dataset(args.data)
-    out = Path(args.out) if args.out else _run_folder(args.run) / "report.html"
-    path = write_report(
-        _run_folder(args.run), out, dataset, ablation_dir=args.ablation, layer=args.layer, face_index=args.face
-    )
+    out = Path(args.out) if args.out else Run.of_model(args.run).report_file
+    path = write_report(args.run, out, dataset, ablation_dir=args.ablation, layer=args.layer, face_index=args.face)
     print(f"wrote {path}")
 
 

@@ -82,7 +82,7 @@ def _metrics(run: Run, model, public, progress: Progress) -> tuple[dict, bool]:
         return run.metrics(), False
     if public is None:
         raise FerError(
-            f"{run.metrics_file}: no such file (run `fer evaluate {run.root}` first, "
+            f"{run.metrics_file}: no such file (run `fer evaluate {run.model_file}` first, "
             "or pass --data to score PublicTest now)"
         )
     progress(f"no metrics.json: scoring {len(public)} PublicTest faces...")
@@ -165,7 +165,7 @@ def compute_report(
 ) -> ReportData:
     """Validate the inputs, then compute every section of the report (arguments as in :func:`write_report`)."""
     say = progress or (lambda message: None)
-    run = Run(run_dir)
+    run = Run.of_model(run_dir)
     _check_run(run, methods)
     dataset, public = _public_split(dataset)
     config = run.config()

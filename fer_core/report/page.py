@@ -38,7 +38,8 @@ def write_report(
     Args:
         run_dir: a run directory with ``model.keras``, ``config.json`` and
             ``metrics.json`` (``history.csv`` optional; ``metrics.json`` may be
-            missing when ``dataset`` has PublicTest: it is then computed, not saved).
+            missing when ``dataset`` has PublicTest: it is then computed, not saved),
+            or another ``NAME.keras`` in one, scored by its ``NAME.metrics.json``.
         out_path: the ``.html`` file to write (atomically; folders are created).
         dataset: a :class:`fer_core.data.Dataset` (its labeled ``public`` split is
             used), a path to FER2013, or ``None``: the face sections then say how

@@ -47,33 +47,33 @@ def _history_row(row: dict) -> dict | None:
 class Run:
     """Paths and readers for one run directory.
 
-    ``results`` prefixes the files that score one model (metrics, predictions, submission): empty for the
-    folder's ``model.keras``, ``"NAME."`` for another ``NAME.keras`` in it (:meth:`of_model`).
+    ``model`` names the folder's model file, ``model.keras`` unless :meth:`of_model` was handed another
+    ``NAME.keras``; the files that score it (metrics, predictions, submission, report) are then named
+    ``NAME.metrics.json`` and so on (``results`` is that prefix, empty for ``model.keras``).
     """
 
-    def __init__(self, root: str | Path, results: str = ""):
+    def __init__(self, root: str | Path, model: str = MODEL_FILE):
         self.root = Path(root)
-        self.results = results
+        self.model = model
+        self.results = "" if model == MODEL_FILE else f"{Path(model).stem}."
 
     @classmethod
     def of_model(cls, path: str | Path) -> Run:
-        """The run a model's results belong to: the folder itself, the folder of a ``model.keras``, or, for
-        any other ``NAME.keras`` (a snapshot, a copy), its folder with files named ``NAME.metrics.json``,
-        ``NAME.predictions.npz`` and ``NAME.submission.csv``, so scoring it does not overwrite the run's own."""
+        """The run of a model: a folder (its ``model.keras``), or the folder of a ``.keras`` file with that file
+        as its model, so scoring a snapshot or a copy does not overwrite the run's own results."""
         path = Path(path)
-        if path.suffix != ".keras":
-            return cls(path)
-        return cls(path.parent, "" if path.name == MODEL_FILE else f"{path.stem}.")
+        return cls(path.parent, path.name) if path.suffix == ".keras" else cls(path)
 
     config_file = property(lambda self: self.root / "config.json")
     history_file = property(lambda self: self.root / "history.csv")
-    model_file = property(lambda self: self.root / MODEL_FILE)
+    model_file = property(lambda self: self.root / self.model)
     checkpoint_dir = property(lambda self: self.root / "checkpoint")
     state_file = property(lambda self: self.root / "checkpoint" / "state.json")
     snapshot_dir = property(lambda self: self.root / "snapshots")
     metrics_file = property(lambda self: self.root / f"{self.results}metrics.json")
     predictions_file = property(lambda self: self.root / f"{self.results}predictions.npz")
     submission_file = property(lambda self: self.root / f"{self.results}submission.csv")
+    report_file = property(lambda self: self.root / f"{self.results}report.html")
     heartbeat_file = property(lambda self: self.root / "heartbeat.json")
     logs_dir = property(lambda self: self.root / "logs")
 

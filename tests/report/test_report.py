@@ -197,6 +197,26 @@ def test_report_without_data_says_how_to_get_it(fixture, tmp_path, monkeypatch):
     assert any("gradient ascent" in m for m in messages)
 
 
+def test_a_report_on_another_keras_file_in_a_run_reports_that_model(fixture, tmp_path):
+    import shutil
+
+    import keras
+
+    from fer_core.models.builders import build_model
+
+    run = tmp_path / "run"
+    shutil.copytree(fixture["run"], run)
+    other = build_model("seed", normalization="none")
+    other.name = "other_seed"  # told apart from the run's model.keras on the page
+    other.save(run / "other.keras")
+    metrics = {**fixture["metrics"], "accuracy": 0.12345}
+    (run / "other.metrics.json").write_text(json.dumps(metrics))
+    page = write_report(run / "other.keras", tmp_path / "r.html", fixture["dataset"],
+                        **{**FAST, "filter_count": 1, "ascent_steps": 1}).read_text()
+    assert "<b>other_seed</b>" in page and "accuracy: <b>0.12345</b>" in page
+    assert keras.models.load_model(run / "model.keras").name != "other_seed"
+
+
 def test_report_errors_are_one_line(fixture, tmp_path):
     with pytest.raises(FerError, match="no such run directory"):
         write_report(tmp_path / "nope", tmp_path / "r.html", **FAST)
