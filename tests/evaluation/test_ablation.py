@@ -28,6 +28,18 @@ def test_rows_carry_ours_the_budget_and_the_last_training_accuracy(tmp_path):
     assert rows[("standardize", True)]["epochs"] == "15" and rows[("standardize", True)]["runs"] == "standardize-aug"
 
 
+def test_ours_counts_only_publictest_scores_and_takes_the_training_figure_from_the_same_run(tmp_path):
+    _write_cells(tmp_path)
+    for name, extra, train in (("holdout", {"validation": "0.1"}, 0.99), ("few", {"val_limit": 100}, 0.98),
+                               ("public-history", {}, 0.50)):
+        run = Run(tmp_path / name)  # none-noaug runs without metrics.json, their history only
+        write_json(run.config_file, {"model": "seed", "normalization": "none", "augment": False, "epochs": 15, **extra})
+        run.write_history([{"epoch": 15, "accuracy": train, "val_accuracy": 0.75 if extra else 0.55}])
+    row = next(r for r in ablation_rows(tmp_path) if (r["normalization"], r["augmentation"]) == ("none", False))
+    assert row["ours"] == 0.60 and row["train accuracy"] == 0.92, "a holdout or a PublicTest subset is not PublicTest"
+    assert row["runs"] == "none-noaug, public-history"
+
+
 def test_findings_say_what_each_option_did_and_whether_the_report_agrees(tmp_path):
     _write_cells(tmp_path)
     normalization, augmentation, overfit = ablation_findings(ablation_rows(tmp_path))
