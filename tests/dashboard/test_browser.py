@@ -171,7 +171,8 @@ def screenshot(page, name: str) -> None:
 def test_every_page_renders_without_an_exception(page):
     for link, heading in PAGES.items():
         open_page(page, link, heading)
-        assert page.locator('[data-testid="stException"]').count() == 0, f"exception on {link}"
+        errors = page.locator('[data-testid="stException"]')
+        assert errors.count() == 0, f"exception on {link}: {errors.first.inner_text()[:600]}"
         screenshot(page, link.lower().replace(" ", "-"))
 
 
