@@ -55,7 +55,6 @@ class Run:
     def __init__(self, root: str | Path, model: str = MODEL_FILE):
         self.root = Path(root)
         self.model = model
-        self.results = "" if model == MODEL_FILE else f"{Path(model).stem}."
 
     @classmethod
     def of_model(cls, path: str | Path) -> Run:
@@ -64,6 +63,7 @@ class Run:
         path = Path(path)
         return cls(path.parent, path.name) if path.suffix == ".keras" else cls(path)
 
+    results = property(lambda self: "" if self.model == MODEL_FILE else f"{Path(self.model).stem}.")
     config_file = property(lambda self: self.root / "config.json")
     history_file = property(lambda self: self.root / "history.csv")
     model_file = property(lambda self: self.root / self.model)

@@ -21,7 +21,6 @@ from fer_core.evaluation.scores import predict_proba, write_evaluation
 from fer_core.models import fused  # noqa: F401  (registers the training layers a checkpoint holds)
 from fer_core.models.builders import flat_layers, load_model
 from fer_core.models.inference import inference_model
-from fer_core.paths import MODEL_FILE
 from fer_core.runs.files import atomic_path, write_json
 from fer_core.training.swa import averaged_snapshots
 
@@ -151,7 +150,7 @@ def _raise_best(run, accuracy: float) -> None:
     """Make ``accuracy`` the bar a resumed run's epochs must clear to replace ``model.keras``, when the run is
     chosen on PublicTest like the calibration: otherwise a longer ``--epochs`` could overwrite the calibrated
     model with a worse epoch that beats only the uncalibrated best."""
-    state = run.state() if run.model_file.name == MODEL_FILE else None  # the training's bar is model.keras's
+    state = None if run.results else run.state()  # the training's bar is model.keras's, not a side file's
     if state is not None and run.config().get("validation", "public") == "public" and accuracy > state["best"]:
         write_json(run.state_file, {**state, "best": accuracy})
 
