@@ -29,7 +29,7 @@ from fer_core.paths import model_file
 from fer_core.quiet import import_keras_quietly
 from fer_core.report.page import write_report
 from fer_core.runs.files import atomic_path, write_json
-from fer_core.runs.folder import ENSEMBLE, Run
+from fer_core.runs.folder import ENSEMBLE, Run, check_resumable
 from fer_core.runs.history import merge_histories
 from fer_core.runs.lock import check_unlocked
 from fer_core.runs.summary import format_duration
@@ -328,6 +328,8 @@ def check_inputs(args: argparse.Namespace) -> None:
         config.check()
         if not os.environ.get("TF_CONFIG"):  # in a cluster only the chief locks (fer_core.training.train)
             check_unlocked(config.run_dir())
+        if not args.restart:
+            check_resumable(config.run_dir())
 
 
 COMMANDS = {

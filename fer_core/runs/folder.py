@@ -44,6 +44,17 @@ def _history_row(row: dict) -> dict | None:
         return None
 
 
+def check_resumable(root: str | Path) -> None:
+    """Raise FerError when ``fer train --out root`` would overwrite a model it cannot resume: a ``model.keras``
+    with no ``checkpoint/state.json`` beside it (a shipped model, a ``fer ensemble`` folder, a run copied
+    without its checkpoint). Reads no model, so the ``fer`` command asks before TensorFlow loads."""
+    run = Run(root)
+    if run.model_file.is_file() and not run.state_file.is_file():
+        raise FerError(f"{run.root}: holds a {MODEL_FILE} but no checkpoint to resume it from (a shipped model, an "
+                       "ensemble, or a run copied without checkpoint/), so training would overwrite it: use another "
+                       "--out, or --restart to train from scratch in this folder")
+
+
 class Run:
     """Paths and readers for one run directory.
 

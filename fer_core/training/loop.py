@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 
 import keras
 
@@ -23,7 +24,7 @@ from fer_core.evaluation.label_noise import vote_targets
 from fer_core.evaluation.scores import evaluate_run
 from fer_core.paths import model_file
 from fer_core.runs.files import make_folder, remove_dead_temps, write_json
-from fer_core.runs.folder import Run
+from fer_core.runs.folder import Run, check_resumable
 from fer_core.runs.lock import run_lock
 from fer_core.training.accel import cluster_config, distribution_strategy, is_chief, resolve_precision
 from fer_core.training.build import new_model
@@ -44,21 +45,32 @@ def _diverged_error(run: Run, reason: str, config: TrainConfig) -> FerError:
                     f"(this run: {config.learning_rate:g}) in a new --out may train")
 
 
-def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, verbose) -> None:
+def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, verbose,
+         restart: dict[str, Path] | None = None) -> None:
+    """Resume or start the run and fit it. With ``restart`` (the input models by option, see
+    :func:`clear_training`) the new model is built first, so a bad option or ``--init`` fails before
+    anything of the old run is deleted."""
     steps_per_epoch = -(-len(train_split) // config.batch_size)
     chief = is_chief()
     strategy = distribution_strategy() if keras.config.backend() == "tensorflow" else None
     with strategy.scope() if strategy else contextlib.nullcontext():
-        model, done, history, best = resume(run, config, steps_per_epoch)
-        if model is None:
-            model = new_model(config, train_split, steps_per_epoch)
-        elif done:
-            print(f"Resuming {run.root} at epoch {done + 1} of {config.epochs}", file=sys.stderr)
+        if restart is not None:
+            model, done, history, best = new_model(config, train_split, steps_per_epoch), 0, [], -1.0
+            if chief:
+                clear_training(run, restart)
+        else:
+            model, done, history, best = resume(run, config, steps_per_epoch)
+            if model is None:
+                model = new_model(config, train_split, steps_per_epoch)
+            elif done >= config.epochs:
+                print(f"{run.root}: already trained {done} epochs (asked for {config.epochs}); nothing to train",
+                      file=sys.stderr)
+                return
+            elif done:
+                print(f"Resuming {run.root} at epoch {done + 1} of {config.epochs}", file=sys.stderr)
     if chief:
         make_folder(run.root)
         write_json(run.config_file, config.to_dict())
-    if done >= config.epochs:
-        return
     targets = vote_targets(train_split.labels, train_split.votes, config.targets, config.label_smoothing)
     if config.teacher:
         teacher = teacher_probabilities(config.teacher, train_split.images)
@@ -95,8 +107,9 @@ def _fit(config: TrainConfig, run: Run, train_split: Split, val_split: Split, ve
 def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | str = "auto", restart: bool = False) -> Run:
     """Train (or resume) the run ``config`` describes; evaluate its best model on PublicTest.
 
-    With ``restart``, what an earlier run in the folder trained is removed first
-    (:func:`clear_training`), once the data has loaded. Temporary files that a killed
+    With ``restart``, what an earlier run in the folder trained is removed (:func:`clear_training`)
+    once the data has loaded and the new model is built; without it a folder holding a model it
+    cannot resume is refused (:func:`check_resumable`). Temporary files that a killed
     write left in the run folder are removed (:func:`fer_core.runs.files.remove_dead_temps`).
 
     Precision follows ``config.precision`` (see :mod:`fer_core.training.accel`); the
@@ -125,18 +138,19 @@ def train(config: TrainConfig, dataset: Dataset | None = None, verbose: int | st
         raise FerError(f"--targets {config.targets} needs FER+ votes for the Training faces: put fer2013new.csv "
                        f"beside the FER2013 CSV or set FER_PLUS (see fer data)")
     run = Run(config.run_dir())
+    inputs = {option: model_file(path) for option, path in (("--init", config.init), ("--teacher", config.teacher))
+              if path}
     with run_lock(run.root) if is_chief() else contextlib.nullcontext():  # one trainer per folder
         if is_chief():
-            if restart:
-                clear_training(run, {option: model_file(path) for option, path in
-                                     (("--init", config.init), ("--teacher", config.teacher)) if path})
+            if not restart:
+                check_resumable(run.root)
             for folder in (run.root, run.checkpoint_dir, run.snapshot_dir):
                 remove_dead_temps(folder)
         keras.utils.set_random_seed(config.seed)
         previous_policy = keras.mixed_precision.dtype_policy()
         keras.mixed_precision.set_dtype_policy(resolve_precision(config.precision))
         try:
-            _fit(config, run, train_split, val_split, verbose)
+            _fit(config, run, train_split, val_split, verbose, inputs if restart else None)
         finally:
             keras.mixed_precision.set_dtype_policy(previous_policy)
         if is_chief() and "public" in dataset:

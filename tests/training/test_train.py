@@ -23,6 +23,7 @@ from fer_core.errors import FerError
 from fer_core.models.builders import load_model
 from fer_core.runs.folder import Run
 from fer_core.runs.status import run_status
+from fer_core.training.loop import train
 from tests.conftest import REAL_DATA, id_csv, kaggle_csv, killed_write, make_faces, one_error_line, snapshot, write_text
 
 EPOCH_SECONDS_LIMIT = 600
@@ -456,6 +457,54 @@ def test_restart_refuses_to_delete_the_init_or_teacher_model_it_reads(tmp_path, 
         err = capsys.readouterr().err
         assert f"the {option} model is one of the files --restart deletes" in err and len(err.strip().splitlines()) == 1
         assert snapshot(out) == before, "a refused restart removes nothing"
+
+
+def test_a_folder_holding_a_model_without_a_checkpoint_is_refused_unless_restart(tmp_path, kaggle_folder, capsys):
+    """A shipped model or an ensemble has no checkpoint: training there would overwrite it, so it is refused."""
+    folder, _, _ = kaggle_folder
+    out = tmp_path / "shipped"
+    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32",
+            "--out", str(out)]
+    assert cli.main(base) == 0
+    shutil.rmtree(out / "checkpoint")  # as assets/models/seed is shipped
+    before = snapshot(out)
+    capsys.readouterr()
+    assert cli.main(base) == 2
+    err = capsys.readouterr().err
+    assert f"{out}: holds a model.keras but no checkpoint to resume it from" in err
+    assert len(err.strip().splitlines()) == 1 and snapshot(out) == before, "nothing is written"
+    with pytest.raises(FerError, match="no checkpoint to resume it from"):  # the library refuses it too
+        train(TrainConfig(data=str(folder), out=str(out), epochs=1, batch_size=8, precision="float32"))
+    assert snapshot(out) == before
+    assert cli.main([*base, "--restart"]) == 0 and (out / "checkpoint" / "state.json").is_file()
+
+
+@pytest.mark.parametrize("bad", [["--model", "sed"], ["--normalization", "none", "--init", "OTHER"]])
+def test_a_restart_whose_new_model_cannot_be_built_deletes_nothing(tmp_path, kaggle_folder, capsys, bad):
+    folder, _, _ = kaggle_folder
+    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32"]
+    assert cli.main([*base, "--out", str(tmp_path / "other")]) == 0  # standardizes its input
+    out = tmp_path / "run"
+    assert cli.main([*base, "--out", str(out)]) == 0
+    before = snapshot(out)
+    capsys.readouterr()
+    bad = [str(tmp_path / "other") if arg == "OTHER" else arg for arg in bad]
+    assert cli.main([*base, "--out", str(out), "--restart", *bad]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and ("unknown model 'sed'" in err or "normalizes its input" in err), err
+    assert snapshot(out) == before, "the old run is kept"
+
+
+def test_a_finished_run_run_again_trains_nothing_and_keeps_its_config(tmp_path, kaggle_folder, capsys):
+    folder, _, _ = kaggle_folder
+    run = Run(tmp_path / "run")
+    base = ["train", "--data", str(folder), "--out", str(run.root), "--batch-size", "8", "--precision", "float32"]
+    assert cli.main([*base, "--epochs", "2"]) == 0
+    config, history = run.config_file.read_text(), run.history()
+    capsys.readouterr()
+    assert cli.main([*base, "--epochs", "1"]) == 0
+    assert f"{run.root}: already trained 2 epochs (asked for 1); nothing to train" in capsys.readouterr().err
+    assert run.config_file.read_text() == config and run.history() == history
 
 
 @pytest.mark.parametrize("first, then", [("mixed_bfloat16", "float32"), ("float32", "mixed_bfloat16")])
