@@ -253,28 +253,31 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.models.builders import load_model
-    from fer_core.models.ensemble import build_ensemble, member_names
+    from fer_core.models.ensemble import build_ensemble, logits_output, member_names
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
         raise FerError(f"{run.root}: holds a training run; write the ensemble to another --out")
     members = [load_model(path) for path in args.runs]
+    for path, member in zip(args.runs, members):
+        logits_output(member, str(path))
     names = args.names or member_names(members)
     model = build_ensemble(members, names, args.tta)
+    # Everything that can fail is read before the folder is touched: the members' histories and the data.
+    member_runs = {n: _member_run(p) for n, p in zip(names, args.runs)}
+    histories = {n: member.history() for n, member in member_runs.items()}
+    seconds = {n: round(member.training_seconds(), 1) for n, member in member_runs.items()}
+    dataset = load_optional_dataset(args.data)
     for stale in (run.metrics_file, run.predictions_file) if run.root.is_dir() else ():  # an earlier ensemble's
         stale.unlink(missing_ok=True)
     with atomic_path(run.model_file) as tmp:
         model.save(tmp)
-    member_runs = {n: _member_run(p) for n, p in zip(names, args.runs)}
-    histories = {n: member.history() for n, member in member_runs.items()}
-    seconds = {n: round(member.training_seconds(), 1) for n, member in member_runs.items()}
     write_json(run.config_file, {"model": ENSEMBLE, "members": [str(Path(p)) for p in args.runs],
                                  "names": names, "tta": args.tta, "training_seconds": seconds})
     run.write_history(merge_histories(histories))
     print(f"wrote {run.model_file} ({len(members)} members: {', '.join(names)}; tta {args.tta})")
     print("training time (history.csv): " + ", ".join(f"{n} {format_duration(s)}" for n, s in seconds.items())
           + f"; all {format_duration(sum(seconds.values()))}")
-    dataset = load_optional_dataset(args.data)
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
         metrics = evaluate_run(run, model, dataset["public"])
         print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")

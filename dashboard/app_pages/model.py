@@ -23,7 +23,7 @@ if run["history"]:
     metric = st.radio("Curve", ["accuracy", "loss"], horizontal=True, key="model_curve")
     st.plotly_chart(charts.training_curves(split_history(run["history"]), metric), key="model_curves")
 else:
-    st.caption("No `history.csv` beside this model.")
+    st.caption(run.get("history_error") or "No `history.csv` beside this model.")
 if run["config"]:
     settings = pd.DataFrame({"setting": list(run["config"]), "value": [str(v) for v in run["config"].values()]})
     with st.expander("Training settings (`config.json`)"):

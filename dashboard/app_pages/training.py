@@ -8,6 +8,7 @@ import widgets
 
 from fer_core.runs.folder import Run
 from fer_core.runs.history import split_history
+from fer_core.runs.status import safe_history
 from fer_core.runs.summary import format_duration, run_summary
 
 REFRESH = 5  # seconds between two readings of a running run (its heartbeat is refreshed every 5 s)
@@ -97,7 +98,7 @@ else:
 
 @st.fragment(run_every=REFRESH if statuses[chosen] == "running" else None)
 def run_details(label: str, folder) -> None:
-    summary, history = run_summary(folder), Run(folder).history()
+    summary, history = run_summary(folder), safe_history(Run(folder), [])  # summary.problems names a bad file
     left, middle, right, last = st.columns(4)
     left.metric("Status", summary.status)
     middle.metric("Epoch", summary.epoch_text.removeprefix("epoch "))

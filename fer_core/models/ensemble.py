@@ -58,13 +58,23 @@ def view_boxes(side: int, tta: str) -> list[tuple[int, int, bool]]:
     return [(top, left, mirror) for mirror in mirrors for top, left in corners]
 
 
+def logits_output(model: keras.Model, source: str | None = None):
+    """The output of the ``logits`` layer of ``model``'s core (:func:`crop_core`).
+
+    Raises:
+        FerError: the model has none; the line names ``source`` (a file) or the model.
+    """
+    core = crop_core(model)[0]
+    try:
+        return core.get_layer("logits").output
+    except ValueError:
+        raise FerError(f"{source or f'model {core.name!r}'}: has no layer named 'logits' "
+                       "(needed to average scores)") from None
+
+
 def _renamed_logits_model(core: keras.Model, prefix: str) -> keras.Model:
     """A copy of ``core`` up to its ``logits`` layer, every layer named ``<prefix>_<name>``, same weights."""
-    try:
-        logits = core.get_layer("logits").output
-    except ValueError:
-        raise FerError(f"model '{core.name}' has no layer named 'logits' (needed to average scores)") from None
-    upto = keras.Model(core.inputs, logits)
+    upto = keras.Model(core.inputs, logits_output(core))
     clone = keras.models.clone_model(
         upto,
         clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "name": f"{prefix}_{layer.name}"}),

@@ -179,6 +179,8 @@ def read_json(path: str | Path) -> dict:
         raise FerError(f"{path}: no such file") from None
     except json.JSONDecodeError as exc:
         raise FerError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise FerError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def file_digest(path: str | Path) -> str:

@@ -99,11 +99,18 @@ class Run:
         return read_json(self.state_file) if self.state_file.is_file() else None
 
     def history(self) -> list[dict]:
-        """History rows as dicts of floats (``epoch`` is 1-based)."""
+        """History rows as dicts of floats (``epoch`` is 1-based).
+
+        Raises:
+            FerError: the file is not UTF-8 text or not a CSV (a cut or garbled line is only left out).
+        """
         if not self.history_file.is_file():
             return []
-        with open(self.history_file, newline="") as stream:
-            rows = [row for row in map(_history_row, csv.DictReader(stream)) if row is not None]
+        try:
+            with open(self.history_file, newline="") as stream:
+                rows = [row for row in map(_history_row, csv.DictReader(stream)) if row is not None]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise FerError(f"{self.history_file}: not a UTF-8 CSV ({exc})") from None
         return [{**row, "epoch": int(row["epoch"])} if "epoch" in row else row for row in rows]
 
     def training_seconds(self) -> float:
@@ -135,12 +142,13 @@ class Run:
         """``{"config": dict, "history": list[dict], "metrics": dict}``, each empty when its file is missing.
 
         ``history`` is :meth:`history`'s (a cut line left out); an unreadable
-        ``config.json`` or ``metrics.json`` stays empty and its one-line error is
-        added as ``config_error`` / ``metrics_error``.
+        ``config.json``, ``history.csv`` or ``metrics.json`` stays empty and its
+        one-line error is added as ``config_error`` / ``history_error`` / ``metrics_error``.
         """
-        out = {"config": {}, "history": self.history(), "metrics": {}}
+        out = {"config": {}, "history": [], "metrics": {}}
         for name, reader, file in (
             ("config", self.config, self.config_file),
+            ("history", self.history, self.history_file),
             ("metrics", self.metrics, self.metrics_file),
         ):
             if file.is_file():

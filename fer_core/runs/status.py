@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 
+from fer_core.errors import FerError
 from fer_core.runs.files import read_dict
 from fer_core.runs.folder import Run
 
@@ -48,7 +48,7 @@ def safe_history(run: Run, problems: list[str]) -> list[dict]:
     """:meth:`Run.history`, or ``[]`` (and a line in ``problems``) when the file cannot be read."""
     try:
         return run.history()
-    except (OSError, UnicodeDecodeError, csv.Error):
+    except (OSError, FerError):
         problems.append(f"{run.history_file.name}: unreadable")
         return []
 

@@ -117,6 +117,34 @@ def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, 
     assert "holds a training run" in capsys.readouterr().err
 
 
+def test_a_member_that_cannot_be_read_whole_is_one_line_and_nothing_is_written(members, tmp_path, capsys,
+                                                                              kaggle_folder):
+    """Every member's files and the data are read before the ensemble's folder is touched."""
+    vgg, tiny = members
+    for name, model in (("vgg", vgg), ("tiny", tiny)):
+        (tmp_path / name).mkdir()
+        model.save(tmp_path / name / "model.keras")
+    headless = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
+                                 keras.layers.Dense(7, activation="softmax", name="probabilities")])
+    headless.save(tmp_path / "headless.keras")
+    (tmp_path / "tiny" / "history.csv").write_bytes(b"epoch,seconds\n1,\xff\n")
+    bad_data = tmp_path / "bad"
+    bad_data.mkdir()
+    (bad_data / "fer2013.csv").write_text("emotion,pixels,Usage\n9,1 2 3,Training\n")
+    out = tmp_path / "best"
+    cases = [
+        ([tmp_path / "vgg", tmp_path / "tiny"], [], f"{tmp_path / 'tiny' / 'history.csv'}: not a UTF-8 CSV"),
+        ([tmp_path / "vgg", tmp_path / "headless.keras"], [],
+         f"{tmp_path / 'headless.keras'}: has no layer named 'logits'"),
+        ([tmp_path / "vgg"], ["--data", str(bad_data)], "fer2013.csv"),
+    ]
+    for paths, extra, message in cases:
+        capsys.readouterr()
+        assert cli.main(["ensemble", *map(str, paths), "--out", str(out), *extra]) == 2
+        assert message in one_error_line(capsys.readouterr().err)
+        assert not out.exists(), f"{message}: nothing is written"
+
+
 def test_a_member_name_with_a_slash_is_one_short_line_not_the_members_config(members, tmp_path, monkeypatch, capsys):
     vgg, tiny = members  # vgg standardizes its input: Keras's own error quoted its Normalization arrays (95 KB)
     monkeypatch.chdir(tmp_path)

@@ -13,6 +13,7 @@ import pytest
 from fer_core import cli
 from fer_core.config import TrainConfig
 from fer_core.data.dataset import load_fer2013
+from fer_core.errors import FerError
 from fer_core.runs.files import remove_dead_temps, write_json
 from fer_core.runs.folder import Run
 from fer_core.runs.history import merge_histories, split_history
@@ -283,6 +284,20 @@ def test_contents_of_a_run_with_a_cut_history_and_a_broken_config(tmp_path):
     assert contents["history"] == history and contents["config"] == {}
     assert contents["config_error"].startswith(f"{run.config_file}: not valid JSON")
     assert "metrics_error" not in contents
+
+
+def test_a_history_or_json_that_is_not_utf8_is_one_line_naming_it(tmp_path):
+    run = _run(tmp_path, done=2)
+    run.history_file.write_bytes(b"epoch,val_accuracy\n1,0.5\n2,\xff\n")
+    with pytest.raises(FerError, match=re.escape(f"{run.history_file}: not a UTF-8 CSV")):
+        run.history()
+    contents = run.contents()
+    assert contents["history"] == [] and contents["history_error"].startswith(f"{run.history_file}: not a UTF-8")
+    assert contents["config"] == {"epochs": 10}, "the other files are still read"
+    assert run_summary(run.root).problems == ["history.csv: unreadable"]
+    run.config_file.write_bytes(b'{"epochs": "\xff"}')
+    with pytest.raises(FerError, match=re.escape(f"{run.config_file}: not UTF-8 text (byte 12)")):
+        run.config()
 
 
 def test_default_model_index_follows_fer_model(tmp_path):
