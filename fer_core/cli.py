@@ -326,6 +326,8 @@ def check_inputs(args: argparse.Namespace) -> None:
         read_photo(path)  # decoded as fer predict will (Pillow only, no TensorFlow yet)
     if getattr(args, "ablation", None) and not Path(args.ablation).is_dir():
         raise FerError(f"{args.ablation}: no such folder (--ablation takes a folder of runs)")
+    if args.command == "calibrate":
+        check_unlocked(Run.of_model(args.run).root)
     if args.command == "train":
         config = _train_config(args)
         config.check()

@@ -25,8 +25,8 @@ def _busy(folder: Path) -> FerError:
                f"{shorten(holder['command'], 120)}")
     except (OSError, ValueError, KeyError, TypeError):  # written this instant, or by something else
         who = "its process is starting"
-    return FerError(f"{folder}: another process is training in this folder ({who}); wait for it to end "
-                    "or use another --out")
+    return FerError(f"{folder}: another process is training or calibrating in this folder ({who}); wait for it "
+                    "to end or use another --out")
 
 
 def check_unlocked(folder: str | Path) -> None:

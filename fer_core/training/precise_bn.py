@@ -22,6 +22,7 @@ from fer_core.models import fused  # noqa: F401  (registers the training layers 
 from fer_core.models.builders import flat_layers, load_model
 from fer_core.models.inference import inference_model
 from fer_core.runs.files import atomic_path, write_json
+from fer_core.runs.lock import run_lock
 from fer_core.training.swa import averaged_snapshots
 
 
@@ -124,9 +125,21 @@ def calibrate_run(run, dataset, faces: int = 8192, seed: int = 0, last_epoch: bo
     PublicTest scores already computed; a run chosen on PublicTest also gets the new accuracy as its best, so a
     longer ``--epochs`` replaces the calibrated model only with a better epoch.
 
+    It holds the run's lock (:func:`~fer_core.runs.lock.run_lock`) throughout, so it never writes over a
+    model or ``state.json`` that a ``fer train`` in the same folder is writing.
+
     Returns:
         ``(accuracy of model.keras before, accuracy after, kept)``.
+
+    Raises:
+        FerError: another process holds the run's lock.
     """
+    with run_lock(run.root):
+        return _calibrate(run, dataset, faces, seed, last_epoch, average)
+
+
+def _calibrate(run, dataset, faces: int, seed: int, last_epoch: bool, average: int) -> tuple[float, float, bool]:
+    """:func:`calibrate_run` inside the run's lock."""
     public, train = dataset["public"], dataset["train"]
     model = load_model(run.model_file)
     before = float((predict_proba(model, public.images).argmax(1) == public.labels).mean())

@@ -156,6 +156,18 @@ def test_config_checks_and_defaults():
     TrainConfig(validation="0.1").check()
 
 
+def test_a_validation_fraction_that_leaves_a_side_empty_is_refused(kaggle_folder):
+    from fer_core.training.pipeline import split_train_validation
+
+    dataset = load_fer2013(kaggle_folder[0])  # 21 Training faces
+    train_split, validation = split_train_validation(dataset, TrainConfig(validation="0.2"))
+    assert (len(train_split), len(validation)) == (17, 4)  # round(21 * 0.2) = 4
+    assert not set(train_split.ids) & set(validation.ids)
+    for fraction, held in (("0.01", 0), ("0.99", 21)):
+        with pytest.raises(FerError, match=f"--validation {fraction}: {held} of the 21 Training faces would validate"):
+            split_train_validation(dataset, TrainConfig(validation=fraction))
+
+
 def test_train_refuses_a_different_config_in_an_existing_run(tmp_path, kaggle_folder, capsys):
     folder, _, _ = kaggle_folder
     out = tmp_path / "run"
@@ -651,7 +663,7 @@ def test_fer_train_whose_loss_becomes_nan_exits_2_with_one_line_and_saves_no_nan
 def test_a_second_trainer_in_a_busy_run_folder_is_refused_naming_the_first_and_a_killed_ones_lock_is_taken_over(
         tmp_path, kaggle_folder, capsys):
     from fer_core.runs.lock import run_lock
-    from fer_core.training.loop import train
+    from fer_core.training import precise_bn
 
     out = tmp_path / "run"
     args = ["train", "--data", str(kaggle_folder[0]), "--out", str(out), "--epochs", "1000", "--batch-size", "8",
@@ -666,8 +678,16 @@ def test_a_second_trainer_in_a_busy_run_folder_is_refused_naming_the_first_and_a
             time.sleep(0.5)
         assert cli.main(args) == 2  # the command asks before TensorFlow loads ...
         message = one_error_line(capsys.readouterr().err)
-        assert message.startswith(f"{out}: another process is training in this folder (pid {first.pid} on ")
+        assert message.startswith(f"{out}: another process is training or calibrating in this folder "
+                                  f"(pid {first.pid} on ")
         assert "fer_core.cli train --data" in message or "cli.py train --data" in message
+        while not Run(out).model_file.is_file():  # a first epoch has ended: there is a model to calibrate
+            assert first.poll() is None and time.time() < deadline + EPOCH_SECONDS_LIMIT
+            time.sleep(0.5)
+        assert cli.main(["calibrate", str(out), "--data", str(kaggle_folder[0])]) == 2  # it writes model.keras too
+        assert f"pid {first.pid} on " in one_error_line(capsys.readouterr().err)
+        with pytest.raises(FerError, match=f"pid {first.pid} on "):
+            precise_bn.calibrate_run(Run(out), load_fer2013(kaggle_folder[0]), faces=8)
         config = TrainConfig(data=str(kaggle_folder[0]), out=str(out), epochs=1000, batch_size=8, limit=8, val_limit=7,
                              precision="float32")
         with pytest.raises(FerError, match=f"pid {first.pid} on "):  # ... and train() itself holds the lock
