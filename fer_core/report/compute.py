@@ -128,11 +128,19 @@ def _filters(run: Run, model, layer: str, filter_count: int, steps: int, progres
     return FilterTiles(layer, filters, images, objective_values(model, layer, images, filters), steps)
 
 
+def _check_face(face_index: int | None, public) -> None:
+    """Raise FerError, before anything is computed, when ``--face`` names no PublicTest face here."""
+    if face_index is None:
+        return
+    if public is None:
+        raise FerError(f"--face {face_index}: the feature maps need FER2013's PublicTest (--data or FER_DATA)")
+    if not 0 <= face_index < len(public):
+        raise FerError(f"--face {face_index}: out of range (PublicTest has {len(public)} faces: 0..{len(public) - 1})")
+
+
 def _feature_maps(model, split, layer: str, face_index: int, progress: Progress) -> FeatureMapView:
     from fer_core.vis.feature_maps import feature_maps
 
-    if not 0 <= face_index < len(split):
-        raise FerError(f"face index {face_index} out of range (PublicTest has {len(split)} faces: 0..{len(split) - 1})")
     progress(f"feature maps of {layer} on PublicTest #{face_index}...")
     face = split.images[face_index]
     label = int(split.labels[face_index]) if split.labeled else None
@@ -168,6 +176,7 @@ def compute_report(
     run = Run.of_model(run_dir)
     _check_run(run, methods)
     dataset, public = _public_split(dataset)
+    _check_face(face_index, public)
     config = run.config()
     ablation = None
     if ablation_dir is not None:

@@ -14,18 +14,26 @@ import numpy as np
 
 from fer_core.config import TrainConfig
 from fer_core.data.splits import Dataset, Split
+from fer_core.errors import FerError
 from fer_core.labels import IMAGE_SIZE, NUM_CLASSES, center_start
 from fer_core.training.augment import RandomAffine
 
 
 def split_train_validation(dataset: Dataset, config: TrainConfig) -> tuple[Split, Split]:
-    """The training and validation splits the config asks for."""
+    """The training and validation splits the config asks for.
+
+    Raises:
+        FerError: ``--validation F`` leaves no face on one side (F times the Training faces rounds to 0 or all).
+    """
     train = dataset["train"]
     if config.validation == "public":
         validation = dataset["public"]
     else:
         order = np.random.default_rng(config.seed).permutation(len(train))
         n_val = int(round(len(train) * float(config.validation)))
+        if not 0 < n_val < len(train):
+            raise FerError(f"--validation {config.validation}: {n_val} of the {len(train)} Training faces would "
+                           "validate; give a fraction that leaves faces on both sides")
         votes = train.votes
         pick = lambda idx: Split(train.images[idx], train.labels[idx], train.ids[idx],  # noqa: E731
                                  None if votes is None else votes[idx])

@@ -238,6 +238,20 @@ def test_report_errors_are_one_line(fixture, tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_a_face_outside_publictest_is_refused_before_anything_is_computed(fixture, tmp_path, monkeypatch):
+    monkeypatch.delenv("FER_DATA", raising=False)
+    faces = len(fixture["dataset"]["public"])
+    for dataset, face, message in ((fixture["dataset"], faces, f"--face {faces}: out of range (PublicTest has "
+                                    f"{faces} faces: 0..{faces - 1})"),
+                                   (None, 0, "--face 0: the feature maps need FER2013's PublicTest")):
+        messages = []
+        with pytest.raises(FerError, match=re.escape(message)):
+            write_report(fixture["run"], tmp_path / "r.html", dataset, face_index=face,
+                         **{**FAST, "progress": messages.append})
+        assert messages == [], "nothing was computed (not even the model loaded)"
+        assert not (tmp_path / "r.html").exists()
+
+
 def test_report_command_errors_exit_2(tmp_path, capsys):
     from fer_core import cli
 
