@@ -203,8 +203,6 @@ def _print_ferplus(metrics: dict) -> None:
 def cmd_predict(args: argparse.Namespace) -> None:
     from fer_core.models.builders import load_model
 
-    if bool(args.images) == bool(args.split):
-        raise FerError("predict needs either image files or --split (not both)")
     if args.images:
         _predict_photos(args.run, args.images)
         return
@@ -310,6 +308,15 @@ NEEDS_DATA = ("train", "data", "evaluate", "calibrate")  # commands that fail wi
 NO_TENSORFLOW = ("data",)
 
 
+def _check_predict(args: argparse.Namespace) -> None:
+    """``fer predict`` takes image files or ``--split``; ``--out`` and ``--data`` only with ``--split``."""
+    if bool(args.images) == bool(args.split):
+        raise FerError("predict needs either image files or --split (not both)")
+    if args.images and (args.out or args.data):
+        raise FerError(f"{'--out' if args.out else '--data'} goes with --split: for image files fer predict prints "
+                       "each face's top 3 emotions")
+
+
 def check_inputs(args: argparse.Namespace) -> None:
     """What can be checked before TensorFlow loads (a second, not ten): every model file, the dataset's place,
     every image file, the ablation folder; for ``fer train`` its options and whether its folder is free.
@@ -317,6 +324,8 @@ def check_inputs(args: argparse.Namespace) -> None:
     Raises:
         FerError: the first problem, in one line.
     """
+    if args.command == "predict":
+        _check_predict(args)
     for path in [getattr(args, "run", None), getattr(args, "init", None), *(getattr(args, "runs", None) or [])]:
         if path is not None:
             model_file(path)

@@ -51,8 +51,14 @@ COUNT = Bounds(0)  # 0 or more (0 = off / all)
 FRACTION = Bounds(0, 1)  # in [0, 1)
 
 
-def _opt(default, help: str, choices: tuple | None = None, bounds: Bounds | None = None):
-    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds})
+def _opt(default, help: str, choices: tuple | None = None, bounds: Bounds | None = None,
+         needs: tuple[str, object, str] | None = None):
+    """A :class:`TrainConfig` field. ``needs`` = ``(field, value, flag)``: the option acts only when that field
+    has that value, so setting it otherwise is refused (:meth:`TrainConfig.check`) rather than ignored."""
+    return field(default=default, metadata={"help": help, "choices": choices, "bounds": bounds, "needs": needs})
+
+
+AUGMENTING = ("augment", True, "--augment")  # the partner of each augmentation setting
 
 
 @dataclass
@@ -67,19 +73,23 @@ class TrainConfig:
     optimizer: str = _opt("adam", "optimizer", OPTIMIZERS)
     learning_rate: float = _opt(1e-3, "peak learning rate", bounds=Bounds(0, above=True))
     schedule: str = _opt("cosine", "learning-rate schedule over the run", SCHEDULES)
-    warmup_epochs: float = _opt(0.0, "linear warm-up from 0 to the peak rate, in epochs (cosine only)", bounds=COUNT)
+    warmup_epochs: float = _opt(0.0, "linear warm-up from 0 to the peak rate, in epochs (cosine only)", bounds=COUNT,
+                                needs=("schedule", "cosine", "--schedule cosine"))
     weight_decay: float = _opt(0.0, "decoupled weight decay, any optimizer: each step w -= learning_rate * weight_decay * w, "
                                 "outside the momentum (SGD: 10x PyTorch's weight_decay for the same pull); "
                                 "adamw uses 1e-4 when 0", bounds=COUNT)
     augment: bool = _opt(True, "random flip / rotation / shift / zoom on training images")
-    flip: bool = _opt(True, "random horizontal flip (with --augment)")
-    rotation: float = _opt(10.0, "max random rotation in degrees (with --augment)", bounds=Bounds(0, 180, upto=True))
-    shift: float = _opt(0.1, "max random shift as a fraction of the side (with --augment)", bounds=FRACTION)
-    zoom: float = _opt(0.1, "max random zoom in or out as a fraction (with --augment)", bounds=FRACTION)
+    flip: bool = _opt(True, "random horizontal flip (with --augment)", needs=AUGMENTING)
+    rotation: float = _opt(10.0, "max random rotation in degrees (with --augment)", bounds=Bounds(0, 180, upto=True),
+                           needs=AUGMENTING)
+    shift: float = _opt(0.1, "max random shift as a fraction of the side (with --augment)", bounds=FRACTION,
+                        needs=AUGMENTING)
+    zoom: float = _opt(0.1, "max random zoom in or out as a fraction (with --augment)", bounds=FRACTION,
+                       needs=AUGMENTING)
     crop: int = _opt(0, "train on random CROP x CROP windows of the 48x48 face, score the center one (0 = whole face)",
                      bounds=Bounds(0, 48))
     erase: float = _opt(0.0, "random erasing (Zhong et al. 2020): chance of blanking a patch of a training image",
-                        bounds=FRACTION)
+                        bounds=FRACTION, needs=AUGMENTING)
     label_smoothing: float = _opt(
         0.0, "label smoothing (Szegedy et al. 2016): weight taken from the true class and spread over all 7",
         bounds=FRACTION)
@@ -90,7 +100,8 @@ class TrainConfig:
     teacher: str | None = _opt(
         None, "distillation (Hinton et al. 2015): a .keras model or run whose probabilities on each Training face "
         "(scored once, kept on disk) are mixed into the targets, --teacher-weight of each row")
-    teacher_weight: float = _opt(0.5, "the teacher's share of each training target (with --teacher)", bounds=FRACTION)
+    teacher_weight: float = _opt(0.5, "the teacher's share of each training target (with --teacher)", bounds=FRACTION,
+                                 needs=("teacher", None, "--teacher"))
     normalization: str = _opt(
         "standardize", "input normalization inside the model: per-pixel mean/std of Training, or each face on its own",
         ("none", "standardize", "per_image"))
@@ -113,6 +124,17 @@ class TrainConfig:
         "(a warm restart, Loshchilov & Hutter 2017: a new schedule from a trained model)")
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs", bounds=COUNT)
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)", bounds=COUNT)
+
+    def _check_partner(self, f: dataclasses.Field, flag: str, value) -> None:
+        """Refuse a setting moved off its default while the option it acts through is off (``needs``)."""
+        needs = f.metadata.get("needs")
+        if needs is None or value == f.default:
+            return
+        partner, wanted, partner_flag = needs  # wanted None: the partner is set to anything
+        have = getattr(self, partner)
+        if have is None if wanted is None else have != wanted:
+            given = f"--no-{flag[2:]}" if value is False else f"{flag} {value}"
+            raise FerError(f"{given}: acts only with {partner_flag}, which this run does not use")
 
     def run_dir(self) -> Path:
         if self.out:
@@ -138,12 +160,11 @@ class TrainConfig:
                 raise FerError(f"{flag} {value!r}: expected one of {', '.join(choices)}")
             if bounds is not None and not bounds.holds(value):
                 raise FerError(f"{flag} {value}: expected {bounds.describe(isinstance(f.default, int))}")
+            self._check_partner(f, flag, value)
         if self.crop and not 16 <= self.crop < 48:
             raise FerError(f"--crop {self.crop}: expected 0 (whole face) or a side from 16 to 47 pixels")
         if self.targets == "blend" and not self.label_smoothing:
             raise FerError("--targets blend moves --label-smoothing of each label toward the votes: give it a weight in (0, 1)")
-        if self.erase and not self.augment:
-            raise FerError("--erase is an augmentation: it needs --augment")
         if self.validation != "public":
             try:
                 fraction = float(self.validation)

@@ -8,7 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from fer_core import cli
 from fer_core.config import TrainConfig
@@ -357,6 +359,16 @@ def _fails_cleanly(tmp_path, capsys, argv: list[str]) -> str:
     assert cli.main(argv) == 2
     assert snapshot(tmp_path) == before
     return one_error_line(capsys.readouterr().err)
+
+
+def test_predict_refuses_split_options_beside_image_files(tmp_path, tiny_model, capsys):
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.full((48, 48), 128, np.uint8)).save(photo)
+    for option in ("--out", "--data"):
+        assert cli.main(["predict", str(tiny_model), str(photo), option, str(tmp_path / "x")]) == 2
+        assert one_error_line(capsys.readouterr().err) == (f"{option} goes with --split: for image files fer predict "
+                                                          "prints each face's top 3 emotions")
+    assert not (tmp_path / "x").exists()
 
 
 def test_an_out_that_cannot_be_written_is_one_line_naming_it(tmp_path, kaggle_folder, tiny_model, capsys, monkeypatch):
