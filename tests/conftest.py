@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +46,6 @@ def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in Path(folder).rglob("*")}
 
 
-def one_error_line(err: str) -> str:
-    """The message of ``fer: error: MESSAGE``, asserting that stderr holds that one line and nothing else."""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fer: error: "), err[-2000:]
-    return lines[0].removeprefix("fer: error: ")
-
-
 def write_text(path: Path, text: str, gz: bool = False) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if gz:
@@ -89,11 +83,16 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
 
 
+# A line of the native runtime's own logging (TensorFlow's C++ log, absl's first-use notice), which a
+# subprocess's stderr may hold before the command's own output; nothing the command prints looks like it.
+NATIVE_LOG = re.compile(r"^([EWIF]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] |WARNING: All log messages before absl::)")
+
+
 def one_error_line(stderr: str) -> str:
-    """The one ``fer: error: ...`` line a failed command printed (asserting there is no traceback and no other)."""
-    assert "Traceback" not in stderr, stderr
-    lines = [line for line in stderr.splitlines() if line.startswith("fer: ")]
-    assert len(lines) == 1 and lines[0].startswith("fer: error: "), stderr
+    """The message of the one ``fer: error: MESSAGE`` line a failed command printed, asserting that stderr holds
+    nothing else (no traceback, no second line, no wrapped message) but the native runtime's log lines."""
+    lines = [line for line in stderr.strip().splitlines() if not NATIVE_LOG.match(line)]
+    assert len(lines) == 1 and lines[0].startswith("fer: error: "), stderr[-2000:]
     return lines[0].removeprefix("fer: error: ")
 
 

@@ -17,8 +17,9 @@ REMOVED = {"blur": 1.5, "deblur": 2.8}  # in the config.json of runs saved befor
 def test_fer_train_help_lists_no_removed_option(capsys):
     from fer_core.cli import main
 
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_:
         main(["train", "--help"])
+    assert exit_.value.code == 0
     help_text = capsys.readouterr().out
     assert "--normalization" in help_text and "per_image" in help_text
     assert not any(f"--{name}" in help_text for name in REMOVED)

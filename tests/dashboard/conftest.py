@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,17 @@ from workspace import write_workspace
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 TIMEOUT = 90  # seconds for one script run: the first one loads TensorFlow
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _background_threads_end_before_python():
+    """The app's background tasks (``dashboard/background.py``: the dataset load, the model warm-up) are daemon
+    threads; one still inside TensorFlow when the interpreter exits aborts it ("FATAL: exception not rethrown",
+    exit status 134, seen when a single short test ended first). So the session waits for them."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("fer-lens-"):
+            thread.join(timeout=600)
 
 
 @pytest.fixture(scope="session")

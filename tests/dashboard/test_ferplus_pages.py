@@ -55,11 +55,21 @@ def test_misclassified_filters_by_the_annotators_side_with_correct_counts(open_p
         assert any(c.startswith(caption) for c in captions(at)), captions(at)
 
 
-def test_misclassified_sorts_by_cleanlabs_label_issues(open_page):
+def test_misclassified_sorts_by_cleanlabs_label_issues(open_page, app_env):
+    """The first page holds the misclassified faces cleanlab ranks most likely mislabeled, in its order."""
+    from cleanlab.rank import get_label_quality_scores
+
+    with np.load(Path(app_env["FER_RUNS"]) / "tiny-a" / "predictions.npz") as saved:
+        probabilities, labels = saved["probabilities"].astype(np.float64), saved["labels"]
+    quality = get_label_quality_scores(labels, probabilities / probabilities.sum(1, keepdims=True),
+                                       method="self_confidence")
+    wrong = np.flatnonzero(probabilities.argmax(1) != labels)
+    expected = wrong[np.argsort(quality[wrong], kind="stable")][:24]  # least likely right first, ties in row order
     at = open_page("misclassified")
     at.selectbox(key="mis_sort").set_value("label_issue").run()
     no_exception(at)
-    assert any("misclassified faces" in c for c in captions(at))
+    shown = [int(b.key.removeprefix("mis_open_")) for b in at.button if b.key and b.key.startswith("mis_open_")]
+    assert shown == expected.tolist()
 
 
 def hand_annotator_matrix(data: Path) -> np.ndarray:

@@ -52,10 +52,10 @@ def figure_titles(at) -> list[str]:
     return image_captions(at) + [t.removesuffix(" · click one") for t in texts]
 
 
-def saved_predictions(app_env, run: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(predicted, labels)`` of a workspace run's PublicTest faces, from its ``predictions.npz``."""
+def predicted(app_env, run: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, predicted classes)`` of a workspace run's PublicTest faces, from its ``predictions.npz``."""
     with np.load(Path(app_env["FER_RUNS"]) / run / "predictions.npz") as saved:
-        return saved["probabilities"].argmax(1), saved["labels"]
+        return saved["labels"], saved["probabilities"].argmax(1)
 
 
 def table_with(at, column: str):
@@ -130,12 +130,12 @@ def test_a_model_outside_the_contract_gets_one_error_box_saying_what_it_takes_an
 
 
 def test_confusion_matrix_has_7x7_cells_and_shows_the_pair(open_page, app_env):
-    predicted, labels = saved_predictions(app_env, "tiny-b")
-    made = lambda t, p: bool(np.any((labels == t) & (predicted == p)))  # noqa: E731
+    labels, guesses = predicted(app_env, "tiny-b")
+    made = lambda t, p: bool(np.any((labels == t) & (guesses == p)))  # noqa: E731
     pairs = [(t, p) for t in range(7) for p in range(7) if t != p and made(t, p) and made(t, t)]
     assert pairs, "tiny-b's random weights confuse no class they also read correctly"
     true, guess = pairs[0]  # a confusion tiny-b makes, in a class it also gets right: both saliency means show
-    count = int(np.sum((labels == true) & (predicted == guess)))
+    count = int(np.sum((labels == true) & (guesses == guess)))
     at = open_page("confusion", model="tiny-b")
     no_exception(at)
     heatmap = plotly_figures(at)[0]["data"][0]
@@ -149,8 +149,8 @@ def test_confusion_matrix_has_7x7_cells_and_shows_the_pair(open_page, app_env):
 
 
 def test_misclassified_grid_pages_and_opens_a_face(open_page, app_env):
-    predicted, labels = saved_predictions(app_env, "tiny-a")
-    pages = -(-int(np.sum(predicted != labels)) // 24)  # 24 tiles a page
+    labels, guesses = predicted(app_env, "tiny-a")
+    pages = -(-int(np.sum(guesses != labels)) // 24)  # 24 tiles a page
     assert pages >= 2, "the workspace's tiny-a gets too few faces wrong to page"
     at = open_page("misclassified")
     no_exception(at)

@@ -6,15 +6,9 @@ from pathlib import Path
 
 import numpy as np
 from test_ferplus_pages import public_votes_in_fer2013_order
-from test_pages import figure_titles, image_captions, no_exception, plotly_array, plotly_figures
+from test_pages import figure_titles, image_captions, no_exception, plotly_array, plotly_figures, predicted
 
 from fer_core.evaluation.compare import disagreements
-from fer_core.runs.folder import Run
-
-
-def predicted(app_env, name: str) -> tuple[np.ndarray, np.ndarray]:
-    saved = Run(Path(app_env["FER_RUNS"]) / name).predictions()
-    return saved["labels"], saved["probabilities"].argmax(axis=1)
 
 
 def test_sidebar_offers_a_second_model_none_by_default(open_page):

@@ -103,12 +103,16 @@ def test_a_dataset_describes_itself_and_hands_out_labeled_splits_only(kaggle_fol
     assert data.labeled("public") is data["public"] and data.labeled("private") is None and data.labeled("x") is None
 
 
-def test_cached_load_serves_same_arrays(kaggle_folder):
+def test_cached_load_serves_same_arrays(kaggle_folder, monkeypatch):
     folder, _, _ = kaggle_folder
-    first, second = load_fer2013(folder), load_fer2013(folder)
+    first = load_fer2013(folder)
+    monkeypatch.setattr("fer_core.data.dataset.parse", lambda plan: pytest.fail("the second load parsed the CSV again"))
+    second = load_fer2013(folder)  # from the .npz cache
     for name in ("train", "public", "private"):
         np.testing.assert_array_equal(first[name].images, second[name].images)
         np.testing.assert_array_equal(first[name].ids, second[name].ids)
+    for name in ("train", "public"):
+        np.testing.assert_array_equal(first[name].labels, second[name].labels)
     assert second["private"].labels is None
 
 

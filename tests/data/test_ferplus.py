@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,15 +41,20 @@ def test_votes_beside_the_csv_follow_its_rows_into_each_split(kaggle_folder):
     np.testing.assert_array_equal(dataset["public"].take(3).votes, votes[21:24])
 
 
-def test_a_cached_load_keeps_the_votes_and_a_load_without_them_is_a_new_entry(kaggle_folder, tmp_path):
+def test_a_cached_load_keeps_the_votes_and_a_load_without_them_is_a_new_entry(kaggle_folder, tmp_path, monkeypatch):
     folder = kaggle_folder[0]
     votes = random_votes(35)
     write_text(folder / "fer2013new.csv", votes_csv(votes))
     first = load_fer2013(folder)
-    again = load_fer2013(folder)
+    with monkeypatch.context() as patched:
+        patched.setattr("fer_core.data.dataset.parse", lambda plan: pytest.fail("the second load parsed again"))
+        again = load_fer2013(folder)  # from the cache
     np.testing.assert_array_equal(again["public"].votes, first["public"].votes)
+    cache = Path(os.environ["FER_CACHE"])
+    assert len(list(cache.rglob("*.npz"))) == 1
     (folder / "fer2013new.csv").unlink()
     assert load_fer2013(folder)["public"].votes is None
+    assert len(list(cache.rglob("*.npz"))) == 2, "a load without the votes is an entry of its own"
 
 
 def test_a_shorter_votes_file_leaves_the_rows_after_it_without_votes(kaggle_folder):

@@ -101,9 +101,11 @@ def test_one_slow_epoch_does_not_inflate_the_time_left():
     assert seconds_per_epoch([{"epoch": 1}]) is None
 
 
-def test_jit_is_off_on_a_cpu_unless_asked_for():
-    assert resolve_jit("on") is True and resolve_jit("off") is False
-    assert resolve_jit("auto") is False  # no GPU on the test machines
+def test_jit_is_off_on_a_cpu_unless_asked_for(monkeypatch):
+    for gpu in (False, True):
+        monkeypatch.setattr("fer_core.training.accel.has_gpu", lambda gpu=gpu: gpu)
+        assert resolve_jit("on") is True and resolve_jit("off") is False
+        assert resolve_jit("auto") is gpu
 
 
 # ----------------------------------------------------------------------------- run_summary (Training page)

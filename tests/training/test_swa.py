@@ -66,8 +66,10 @@ def test_a_run_keeps_its_last_epochs_and_calibrate_averages_them(tmp_path, kaggl
 
     assert cli.main(["calibrate", str(run.root), "--average", "3", "--data", str(folder)]) == 2
     assert "2 epochs kept, fewer than --average 3" in capsys.readouterr().err
-    with pytest.raises(SystemExit):  # one source of weights at a time
+    with pytest.raises(SystemExit) as exit_:  # one source of weights at a time
         cli.main(["calibrate", str(run.root), "--average", "2", "--last-epoch"])
+    assert exit_.value.code == 2
+    assert "argument --last-epoch: not allowed with argument --average" in capsys.readouterr().err
 
 
 def test_a_run_without_snapshots_keeps_none(tmp_path, kaggle_folder):

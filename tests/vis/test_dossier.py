@@ -18,9 +18,22 @@ def test_filter_dossier(tiny):
     assert D.filter_dossier(tiny, images, labels, "c2").per_emotion.shape == (6, 7)
 
 
-def test_a_dossier_from_activations_measured_already_is_the_same(tiny):
-    images, labels = make_faces(17, seed=6)
-    direct = D.filter_dossier(tiny, images, labels, "c2", [0, 3, 5], top_k=4)
-    given = D.dossier_from_activations(mean_activations(tiny, images, "c2"), labels, [0, 3, 5], top_k=4)
-    for a, b in zip(direct, given):
-        np.testing.assert_array_equal(a, b)
+def test_a_dossier_from_hand_made_activations():
+    """5 faces x 3 channels, values chosen so every answer can be read off by eye."""
+    means = np.array([[0.1, 5.0, 2.0],
+                      [0.9, 1.0, 2.0],
+                      [0.5, 3.0, 2.0],
+                      [0.3, 4.0, 2.0],
+                      [0.7, 2.0, 2.0]], np.float32)
+    labels = np.array([0, 0, 3, 3, 6])  # angry, angry, happy, happy, neutral
+    dossier = D.dossier_from_activations(means, labels, [2, 0, 1], top_k=2)
+    np.testing.assert_array_equal(dossier.filters, [2, 0, 1])
+    np.testing.assert_array_equal(dossier.top_indices, [[0, 1],  # a tie keeps the faces in order
+                                                        [1, 4],  # 0.9, 0.7
+                                                        [0, 3]])  # 5.0, 4.0
+    np.testing.assert_allclose(dossier.top_activations, [[2.0, 2.0], [0.9, 0.7], [5.0, 4.0]], rtol=1e-6)
+    expected = np.full((3, 7), np.nan, np.float32)
+    expected[:, 0] = [2.0, 0.5, 3.0]  # the two angry faces' means
+    expected[:, 3] = [2.0, 0.4, 3.5]
+    expected[:, 6] = [2.0, 0.7, 2.0]
+    np.testing.assert_allclose(dossier.per_emotion, expected, rtol=1e-6)

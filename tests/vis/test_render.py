@@ -75,5 +75,5 @@ def test_grids():
     assert gray.shape == (2 * 13 + 1, 3 * 13 + 1) and gray.dtype == np.uint8
     assert gray[1:13, 1:13].min() == 0 and gray[1:13, 1:13].max() == 255  # each channel stretched on its own
     assert R.feature_map_grid(maps[None], cmap="viridis", factor=2).shape[-1] == 3
-    with pytest.raises(FerError):
+    with pytest.raises(FerError, match=r"tiles have shape \(0, 4, 4\) \(expected a non-empty"):
         R.grid(np.zeros((0, 4, 4), np.uint8))
