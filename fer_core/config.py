@@ -125,16 +125,20 @@ class TrainConfig:
     limit: int = _opt(0, "use only the first N training images (0 = all); for quick runs", bounds=COUNT)
     val_limit: int = _opt(0, "use only the first N validation images (0 = all)", bounds=COUNT)
 
+    def inert(self, name: str) -> bool:
+        """Whether setting ``name`` acts on nothing in this run: the option it ``needs`` is off."""
+        needs = next(f for f in dataclasses.fields(self) if f.name == name).metadata.get("needs")
+        if needs is None:
+            return False
+        partner, wanted, _ = needs  # wanted None: the partner is set to anything
+        have = getattr(self, partner)
+        return have is None if wanted is None else have != wanted
+
     def _check_partner(self, f: dataclasses.Field, flag: str, value) -> None:
         """Refuse a setting moved off its default while the option it acts through is off (``needs``)."""
-        needs = f.metadata.get("needs")
-        if needs is None or value == f.default:
-            return
-        partner, wanted, partner_flag = needs  # wanted None: the partner is set to anything
-        have = getattr(self, partner)
-        if have is None if wanted is None else have != wanted:
+        if value != f.default and self.inert(f.name):
             given = f"--no-{flag[2:]}" if value is False else f"{flag} {value}"
-            raise FerError(f"{given}: acts only with {partner_flag}, which this run does not use")
+            raise FerError(f"{given}: acts only with {f.metadata['needs'][2]}, which this run does not use")
 
     def run_dir(self) -> Path:
         if self.out:

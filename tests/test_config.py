@@ -35,6 +35,18 @@ def test_a_run_saved_with_removed_options_resumes_and_still_refuses_a_real_chang
         check_same_config(Run(tmp_path), TrainConfig(out=str(tmp_path), normalization="per_image", batch_size=16))
 
 
+def test_a_run_saved_with_a_setting_its_partner_ignored_resumes_without_it(tmp_path):
+    """Before such settings were refused, --no-augment --rotation 5 was saved as given; it acted on nothing."""
+    from fer_core.training.resume import check_same_config
+
+    old = TrainConfig(out=str(tmp_path), augment=False, epochs=3)
+    write_json(Run(tmp_path).config_file, {**old.to_dict(), "rotation": 5.0, "teacher_weight": 0.3})
+    assert old.inert("rotation") and old.inert("teacher_weight") and not old.inert("epochs")
+    check_same_config(Run(tmp_path), old)  # resumes
+    with pytest.raises(FerError, match="holds a run with augment=False, not True"):
+        check_same_config(Run(tmp_path), TrainConfig(out=str(tmp_path), epochs=3))
+
+
 def test_the_ablation_table_reads_runs_saved_with_removed_options(tmp_path):
     from fer_core.evaluation.ablation import ablation_runs
 

@@ -27,12 +27,14 @@ def check_same_config(run: Run, config: TrainConfig) -> None:
     """Raise FerError when ``config`` changes a setting of the saved run that a resume must keep.
 
     Only today's :class:`TrainConfig` fields are compared: a key the saved ``config.json`` has and
-    the config no longer has (an option since removed) is ignored.
+    the config no longer has (an option since removed) is ignored, and so is a setting that acts on
+    nothing in this run (:meth:`TrainConfig.inert`: a run saved with ``--no-augment --rotation 5``,
+    before that was refused, resumes without ``--rotation``).
     """
     saved = run.config()
     for key, value in config.to_dict().items():
         before = saved.get(key, TrainConfig.default(key))  # a key saved runs predate had its default
-        if key not in RESUMABLE_CHANGES and before != value:
+        if key not in RESUMABLE_CHANGES and before != value and not config.inert(key):
             raise FerError(
                 f"{run.root}: holds a run with {key}={before!r}, not {value!r}; "
                 "use another --out or delete the folder to start over"
