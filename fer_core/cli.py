@@ -261,15 +261,14 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         logits_output(member, str(path))
     names = args.names or member_names(members)
     model = build_ensemble(members, names, args.tta)
-    # Everything that can fail is read before the folder is touched: the members' histories and the data.
     member_runs = {n: _member_run(p) for n, p in zip(names, args.runs)}
-    histories = {n: member.history() for n, member in member_runs.items()}
+    histories = {n: member.history() for n, member in member_runs.items()}  # a bad member file fails here
     seconds = {n: round(member.training_seconds(), 1) for n, member in member_runs.items()}
-    dataset = load_optional_dataset(args.data)
-    for stale in (run.metrics_file, run.predictions_file) if run.root.is_dir() else ():  # an earlier ensemble's
-        stale.unlink(missing_ok=True)
-    with atomic_path(run.model_file) as tmp:
-        model.save(tmp)
+    with atomic_path(run.model_file) as tmp:  # nothing in --out is replaced until the data has loaded too
+        model.save(tmp)  # an --out that cannot be written fails here, before the data is parsed
+        dataset = load_optional_dataset(args.data)
+        for stale in (run.metrics_file, run.predictions_file):  # an earlier ensemble's
+            stale.unlink(missing_ok=True)
     write_json(run.config_file, {"model": ENSEMBLE, "members": [str(Path(p)) for p in args.runs],
                                  "names": names, "tta": args.tta, "training_seconds": seconds})
     run.write_history(merge_histories(histories))
