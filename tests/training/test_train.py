@@ -430,9 +430,14 @@ def test_calibrate_last_epoch_takes_the_final_checkpoints_weights_or_leaves_the_
     assert "no checkpoint to calibrate" in capsys.readouterr().err
 
 
+def quick_train(folder, *extra: str) -> list[str]:
+    """``fer train`` argv for one float32 epoch in batches of 8 on the fixture ``folder``, then ``extra``."""
+    return ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32", *extra]
+
+
 def test_init_starts_a_run_from_a_trained_models_weights_and_refuses_another_architecture(tmp_path, kaggle_folder, capsys):
     folder, _, _ = kaggle_folder
-    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32"]
+    base = quick_train(folder)
     assert cli.main([*base, "--out", str(tmp_path / "first")]) == 0
     still = ["--learning-rate", "1e-12"]  # the second runs' steps change no weight visibly
     assert cli.main([*base, *still, "--out", str(tmp_path / "warm"), "--init", str(tmp_path / "first")]) == 0
@@ -451,7 +456,7 @@ def test_init_starts_a_run_from_a_trained_models_weights_and_refuses_another_arc
 
 def test_init_refuses_a_model_whose_input_normalization_differs(tmp_path, kaggle_folder, capsys):
     folder, _, _ = kaggle_folder
-    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32"]
+    base = quick_train(folder)
     assert cli.main([*base, "--normalization", "none", "--out", str(tmp_path / "raw")]) == 0
     capsys.readouterr()
     assert cli.main([*base, "--out", str(tmp_path / "std"), "--init", str(tmp_path / "raw")]) == 2
@@ -465,8 +470,7 @@ def test_init_refuses_a_model_whose_input_normalization_differs(tmp_path, kaggle
 def test_restart_refuses_to_delete_the_init_or_teacher_model_it_reads(tmp_path, kaggle_folder, capsys):
     folder, _, _ = kaggle_folder
     out = tmp_path / "run"
-    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32",
-            "--out", str(out)]
+    base = quick_train(folder, "--out", str(out))
     assert cli.main(base) == 0
     before = snapshot(out)
     for option in ("--init", "--teacher"):
@@ -481,8 +485,7 @@ def test_a_folder_holding_a_model_without_a_checkpoint_is_refused_unless_restart
     """A shipped model or an ensemble has no checkpoint: training there would overwrite it, so it is refused."""
     folder, _, _ = kaggle_folder
     out = tmp_path / "shipped"
-    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32",
-            "--out", str(out)]
+    base = quick_train(folder, "--out", str(out))
     assert cli.main(base) == 0
     shutil.rmtree(out / "checkpoint")  # as assets/models/seed is shipped
     before = snapshot(out)
@@ -500,7 +503,7 @@ def test_a_folder_holding_a_model_without_a_checkpoint_is_refused_unless_restart
 @pytest.mark.parametrize("bad", [["--model", "sed"], ["--normalization", "none", "--init", "OTHER"]])
 def test_a_restart_whose_new_model_cannot_be_built_deletes_nothing(tmp_path, kaggle_folder, capsys, bad):
     folder, _, _ = kaggle_folder
-    base = ["train", "--data", str(folder), "--epochs", "1", "--batch-size", "8", "--precision", "float32"]
+    base = quick_train(folder)
     assert cli.main([*base, "--out", str(tmp_path / "other")]) == 0  # standardizes its input
     out = tmp_path / "run"
     assert cli.main([*base, "--out", str(out)]) == 0
