@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -391,23 +392,44 @@ def test_an_out_that_cannot_be_written_is_one_line_naming_it(tmp_path, kaggle_fo
     assert _fails_cleanly(tmp_path, capsys, train) == f"{blocker}: cannot create the folder (a file is in the way)"
 
 
+def _can_write_in(folder: Path) -> bool:
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+def _lock(folder: Path) -> str:
+    """Make ``folder`` unwritable; return the reason the error line must give. ``chmod`` stops every user but
+    root (as CI runs), so as root the folder is made immutable (``chattr +i``), which stops root too."""
+    folder.chmod(0o555)
+    if not _can_write_in(folder):
+        return "permission denied"
+    if shutil.which("chattr") and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0:
+        if not _can_write_in(folder):
+            return "operation not permitted"
+    pytest.skip("neither chmod nor chattr +i stops writes here (the out-under-a-file case covers refusal)")
+
+
+def _unlock(folder: Path) -> None:
+    if shutil.which("chattr"):
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    folder.chmod(0o755)
+
+
 def test_a_read_only_out_folder_is_one_line(tmp_path, kaggle_folder, tiny_model, capsys):
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o555)
     try:
-        try:
-            (locked / "probe").touch()
-        except PermissionError:
-            pass
-        else:
-            pytest.skip("running as root: chmod does not stop writes (the out-under-a-file case covers refusal)")
+        reason = _lock(locked)
         out = locked / "submission.csv"
         argv = ["predict", str(tiny_model), "--split", "private", "--data", str(kaggle_folder[0]), "--out", str(out)]
         load_fer2013(kaggle_folder[0])
-        assert _fails_cleanly(tmp_path, capsys, argv) == f"{out}: cannot write (permission denied)"
+        assert _fails_cleanly(tmp_path, capsys, argv) == f"{out}: cannot write ({reason})"
     finally:
-        locked.chmod(0o755)
+        _unlock(locked)
 
 
 def test_a_write_cut_short_by_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, tiny_model):
