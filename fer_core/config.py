@@ -20,6 +20,9 @@ RESUMABLE_CHANGES = ("data", "out", "epochs", "precision", "jit", "precise_bn", 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 JIT_CHOICES = ("auto", "on", "off")
 TARGETS = ("labels", "ferplus", "blend")
+# The networks `fer train --model` builds: fer_core.models.builders registers a builder under each name.
+ARCHITECTURES = ("seed", "vgg", "vgg-wide")
+NORMALIZATIONS = ("none", "standardize", "per_image")
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class TrainConfig:
 
     data: str | None = _opt(None, "FER2013 file or folder (default: $FER_DATA)")
     out: str | None = _opt(None, "run directory (default: runs/<model>-<normalization>-<aug|noaug>-s<seed>)")
-    model: str = _opt("seed", "architecture name")
+    model: str = _opt("seed", "architecture", ARCHITECTURES)
     epochs: int = _opt(60, "number of epochs", bounds=Bounds(1))
     batch_size: int = _opt(64, "images per training step", bounds=Bounds(1))
     optimizer: str = _opt("adam", "optimizer", OPTIMIZERS)
@@ -104,7 +107,7 @@ class TrainConfig:
                                  needs=("teacher", None, "--teacher"))
     normalization: str = _opt(
         "standardize", "input normalization inside the model: per-pixel mean/std of Training, or each face on its own",
-        ("none", "standardize", "per_image"))
+        NORMALIZATIONS)
     seed: int = _opt(0, "random seed (weights, shuffling, augmentation)", bounds=Bounds(0, 2**31))
     validation: str = _opt("public", "validation data: 'public' (PublicTest) or a fraction of Training, e.g. 0.1")
     precision: str = _opt(

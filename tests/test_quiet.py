@@ -75,6 +75,17 @@ def test_bad_arguments_are_one_line_before_tensorflow_loads(tmp_path):
         assert line.startswith(f"fer: error: {says}")
 
 
+def test_an_architecture_fer_train_cannot_build_is_refused_before_tensorflow_loads(tmp_path):
+    call = "main(['train', '--model', 'sed', '--out', 'run'])"
+    code = (f"import sys; from fer_core.cli import main\ntry: {call}\n"
+            "except SystemExit as exit: print(exit.code, *[m for m in ('tensorflow', 'keras') if m in sys.modules])")
+    done = _python("-c", code, cwd=tmp_path)
+    assert done.stdout.split() == ["2"], done.stdout + done.stderr[-2000:]
+    assert done.stderr.strip() == ("fer train: error: argument --model: invalid choice: 'sed' "
+                                   "(choose from 'seed', 'vgg', 'vgg-wide') (see fer train --help)")
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_message_is_one_line_and_a_long_one_is_cut_in_the_middle():
     pixels = " ".join(["255"] * 2304)
     error = FerError(f"data.csv: row 2: column 'emotion' is '{pixels}'\n(expected an integer 0..6)")

@@ -16,11 +16,11 @@ import keras
 import numpy as np
 from keras import layers
 
+from fer_core.config import NORMALIZATIONS
 from fer_core.errors import FerError
 from fer_core.labels import INPUT_SHAPE, NUM_CLASSES
 from fer_core.paths import keras_archive_config, model_file
 
-NORMALIZATIONS = ("none", "standardize", "per_image")
 MODELS: dict[str, Callable[..., keras.Model]] = {}
 
 

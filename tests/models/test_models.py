@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 from fer_core import cli
+from fer_core.config import ARCHITECTURES, TrainConfig
 from fer_core.errors import FerError
-from fer_core.models.builders import build_model, conv_layer_names, load_model, pixel_statistics
+from fer_core.models.builders import MODELS, build_model, conv_layer_names, load_model, pixel_statistics
 from tests.conftest import files_under, make_faces, one_error_line
 
 # The seed report's table: (layer type, output shape without the batch axis).
@@ -120,6 +121,15 @@ def test_unknown_model_and_normalization():
         build_model("seed", normalization="minmax")
     with pytest.raises(FerError, match="needs the training images"):
         build_model("seed", normalization="standardize")
+
+
+def test_every_architecture_fer_train_offers_is_registered_and_builds_a_fer_model():
+    assert set(MODELS) == set(ARCHITECTURES)  # config.py lists what fer train --model takes without TensorFlow
+    for name in ARCHITECTURES:
+        model = build_model(name, normalization="none")
+        assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+    with pytest.raises(FerError, match="--model 'vgg99': expected one of seed, vgg, vgg-wide"):
+        TrainConfig(model="vgg99").check()
 
 
 def test_load_model_errors_are_one_line(tmp_path):

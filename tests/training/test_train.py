@@ -500,8 +500,7 @@ def test_a_folder_holding_a_model_without_a_checkpoint_is_refused_unless_restart
     assert cli.main([*base, "--restart"]) == 0 and (out / "checkpoint" / "state.json").is_file()
 
 
-@pytest.mark.parametrize("bad", [["--model", "sed"], ["--normalization", "none", "--init", "OTHER"]])
-def test_a_restart_whose_new_model_cannot_be_built_deletes_nothing(tmp_path, kaggle_folder, capsys, bad):
+def test_a_restart_whose_new_model_cannot_be_built_deletes_nothing(tmp_path, kaggle_folder, capsys):
     folder, _, _ = kaggle_folder
     base = quick_train(folder)
     assert cli.main([*base, "--out", str(tmp_path / "other")]) == 0  # standardizes its input
@@ -509,10 +508,10 @@ def test_a_restart_whose_new_model_cannot_be_built_deletes_nothing(tmp_path, kag
     assert cli.main([*base, "--out", str(out)]) == 0
     before = snapshot(out)
     capsys.readouterr()
-    bad = [str(tmp_path / "other") if arg == "OTHER" else arg for arg in bad]
+    bad = ["--normalization", "none", "--init", str(tmp_path / "other")]
     assert cli.main([*base, "--out", str(out), "--restart", *bad]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and ("unknown model 'sed'" in err or "normalizes its input" in err), err
+    assert len(err.strip().splitlines()) == 1 and "normalizes its input" in err, err
     assert snapshot(out) == before, "the old run is kept"
 
 
