@@ -30,7 +30,7 @@ from fer_core.quiet import import_keras_quietly
 from fer_core.report.page import write_report
 from fer_core.runs.files import atomic_path, write_json
 from fer_core.runs.folder import ENSEMBLE, Run, check_resumable
-from fer_core.runs.history import merge_histories
+from fer_core.runs.history import merge_histories, split_history
 from fer_core.runs.lock import check_unlocked
 from fer_core.runs.summary import format_duration
 from fer_core.vis.filter_cache import precompute
@@ -97,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--data", help="FER2013 file or folder (default: $FER_DATA; without it, no face sections)")
 
     ensemble = commands.add_parser("ensemble", help="one model from runs: test-time augmentation, averaged members")
-    ensemble.add_argument("runs", nargs="+", help="run directories or .keras files (the members)")
+    ensemble.add_argument("runs", nargs="+", help="run directories or .keras files (the members; an ensemble "
+                          "adds its members, each weighing as much as any other)")
     ensemble.add_argument("--tta", choices=("none", "flip", "ten"), default="ten",
                           help="views per member: center only, + mirror, or ten crops (default: %(default)s)")
     ensemble.add_argument("--names", nargs="+", help="member names, prefixes of their layer names (default: model names)")
@@ -251,33 +252,52 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.models.builders import load_model
-    from fer_core.models.ensemble import build_ensemble, logits_output, member_names
+    from fer_core.models.ensemble import build_ensemble, ensemble_members, logits_output, member_names
 
     run = Run(Path(args.out))
     if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
         raise FerError(f"{run.root}: holds a training run; write the ensemble to another --out")
-    members = [load_model(path) for path in args.runs]
-    for path, member in zip(args.runs, members):
-        logits_output(member, str(path))
+    members, sources = [], []  # an ensemble among the runs adds its members: (path, member name) each
+    for path in args.runs:
+        loaded = load_model(path)
+        inner = ensemble_members(loaded)
+        if not inner:
+            logits_output(loaded, str(path))  # one line naming the file when it has no logits layer
+        members += inner or [loaded]
+        sources += [(path, member.name) for member in inner] or [(path, None)]
     names = args.names or member_names(members)
     model = build_ensemble(members, names, args.tta)
-    member_runs = {n: _member_run(p) for n, p in zip(names, args.runs)}
-    histories = {n: member.history() for n, member in member_runs.items()}  # a bad member file fails here
-    seconds = {n: round(member.training_seconds(), 1) for n, member in member_runs.items()}
+    records = [_member_record(path, inner) for path, inner in sources]  # a bad member file fails here
+    histories = {n: history for n, (_, history, _) in zip(names, records)}
+    seconds = {n: round(s, 1) for n, (_, _, s) in zip(names, records)}
     with atomic_path(run.model_file) as tmp:  # nothing in --out is replaced until the data has loaded too
         model.save(tmp)  # an --out that cannot be written fails here, before the data is parsed
         dataset = load_optional_dataset(args.data)
         for stale in (run.metrics_file, run.predictions_file):  # an earlier ensemble's
             stale.unlink(missing_ok=True)
-    write_json(run.config_file, {"model": ENSEMBLE, "members": [str(Path(p)) for p in args.runs],
+    write_json(run.config_file, {"model": ENSEMBLE, "members": [source for source, _, _ in records],
                                  "names": names, "tta": args.tta, "training_seconds": seconds})
     run.write_history(merge_histories(histories))
-    print(f"wrote {run.model_file} ({len(members)} members: {', '.join(names)}; tta {args.tta})")
+    plural = "s" if len(members) > 1 else ""
+    print(f"wrote {run.model_file} ({len(members)} member{plural}: {', '.join(names)}; tta {args.tta})")
     print("training time (history.csv): " + ", ".join(f"{n} {format_duration(s)}" for n, s in seconds.items())
           + f"; all {format_duration(sum(seconds.values()))}")
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
         metrics = evaluate_run(run, model, dataset["public"])
         print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
+
+
+def _member_record(path: str, inner: str | None) -> tuple[str, list[dict], float]:
+    """``(source, history rows, training seconds)`` of one member of a new ensemble: the run or model at
+    ``path``, or (``inner``) the member of that name of the ensemble at ``path``, whose source is the one
+    that ensemble recorded."""
+    run = _member_run(path)
+    if inner is None:
+        return str(Path(path)), run.history(), run.training_seconds()
+    config = run.config() if run.config_file.is_file() else {}
+    recorded = dict(zip(config.get("names", []), config.get("members", [])))
+    return (recorded.get(inner, f"{path} ({inner})"), split_history(run.history()).get(inner, []),
+            float(config.get("training_seconds", {}).get(inner, 0.0)))
 
 
 def _member_run(path: str) -> Run:

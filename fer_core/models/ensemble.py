@@ -14,7 +14,8 @@ member weighs the same whatever its number of views:
   (Krizhevsky et al. 2012); a member taking whole 48x48 faces gets ``flip``.
 
 Members' layers are renamed ``<member>_<layer>`` so every conv layer has a
-readable unique name (``vgg1_conv3_2``, ``seed_conv5``). The mirror is a fixed
+readable unique name (``vgg1_conv3_2``, ``seed_conv5``). An ensemble can be
+taken apart again (:func:`ensemble_members`), so a new one can add a member to it. The mirror is a fixed
 ``Dense`` permutation of the width axis (exact in float32), so no custom layer is needed.
 """
 
@@ -72,15 +73,37 @@ def logits_output(model: keras.Model, source: str | None = None):
                        "(needed to average scores)") from None
 
 
+def _renamed_copy(model: keras.Model, rename, name: str) -> keras.Model:
+    """A copy of ``model`` (same weights) whose layers are named ``rename(layer.name)``, called ``name``."""
+    clone = keras.models.clone_model(
+        model, clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "name": rename(layer.name)})
+    )
+    clone.set_weights(model.get_weights())
+    return keras.Model(clone.inputs[0], clone.outputs[0], name=name)
+
+
 def _renamed_logits_model(core: keras.Model, prefix: str) -> keras.Model:
     """A copy of ``core`` up to its ``logits`` layer, every layer named ``<prefix>_<name>``, same weights."""
-    upto = keras.Model(core.inputs, logits_output(core))
-    clone = keras.models.clone_model(
-        upto,
-        clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "name": f"{prefix}_{layer.name}"}),
-    )
-    clone.set_weights(upto.get_weights())
-    return keras.Model(clone.inputs[0], clone.outputs[0], name=prefix)
+    return _renamed_copy(keras.Model(core.inputs, logits_output(core)), lambda name: f"{prefix}_{name}", prefix)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The members of a model built by :func:`build_ensemble`, each restored as a model of its own: its core
+    (what it sees of one view, up to its ``logits`` layer) with its ``<member>_`` layer prefix removed and a
+    softmax after it, named as the member was. An empty list for any other model (one network, a crop model).
+
+    So an ensemble given to :func:`build_ensemble` adds its members, each weighing as much as any other,
+    rather than counting as one member.
+    """
+    averaged = {layer.name.removesuffix("_tta") for layer in model.layers if layer.name.endswith("_tta")}
+    cores = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name in averaged]
+    return [_restored_member(core) for core in cores]
+
+
+def _restored_member(core: keras.Model) -> keras.Model:
+    copy = _renamed_copy(core, lambda name: name.removeprefix(f"{core.name}_"), core.name)
+    probabilities = layers.Activation("softmax", dtype="float32", name="softmax")(copy.outputs[0])
+    return keras.Model(copy.inputs[0], probabilities, name=core.name)
 
 
 def _mirror_layer() -> layers.Layer:

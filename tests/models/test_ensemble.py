@@ -9,7 +9,7 @@ import pytest
 from fer_core import cli
 from fer_core.errors import FerError
 from fer_core.models.builders import build_model, conv_layer_names, load_model, with_center_crop
-from fer_core.models.ensemble import build_ensemble, member_names, view_boxes
+from fer_core.models.ensemble import build_ensemble, ensemble_members, member_names, view_boxes
 from fer_core.runs.folder import Run
 from tests.conftest import files_under, make_faces, one_error_line
 from tests.vis.conftest import tiny_cnn
@@ -85,6 +85,31 @@ def test_member_layers_get_readable_unique_names_and_vis_sees_the_center_view(me
     np.testing.assert_allclose(feature_maps(model, faces, "vgg1_conv2_1"), center, atol=1e-5)
 
 
+def _scaled_tiny(scale: float = 1.5, name: str = "other") -> keras.Model:
+    """A tiny CNN unlike the fixture's: its weights times ``scale``."""
+    tiny = tiny_cnn()
+    tiny.set_weights([w * scale for w in tiny.get_weights()])
+    return keras.Model(tiny.inputs[0], tiny.outputs[0], name=name)
+
+
+def test_an_ensembles_members_come_back_whole_and_extend_it_as_if_built_from_their_files(members):
+    vgg, tiny = members
+    pair = build_ensemble([vgg, tiny], ["vgg1", "tiny"], "flip")
+    restored = ensemble_members(pair)
+    assert [m.name for m in restored] == ["vgg1", "tiny"]
+    faces = make_faces(4, seed=4)[0][..., None].astype(np.float32)
+    np.testing.assert_allclose(restored[1].predict(faces, verbose=0), tiny.predict(faces, verbose=0), atol=1e-6)
+    center = faces[:, 4:44, 4:44]  # the crop member's core takes the 40x40 center
+    np.testing.assert_allclose(restored[0].predict(center, verbose=0), vgg.layers[-1].predict(center, verbose=0),
+                               atol=1e-6)
+    other = _scaled_tiny()
+    extended = build_ensemble([*restored, other], ["vgg1", "tiny", "other"], "flip")
+    direct = build_ensemble([vgg, tiny, other], ["vgg1", "tiny", "other"], "flip")
+    assert conv_layer_names(extended) == conv_layer_names(direct)
+    np.testing.assert_allclose(extended.predict(faces, verbose=0), direct.predict(faces, verbose=0), atol=1e-6)
+    assert ensemble_members(vgg) == [] and ensemble_members(tiny) == []  # a crop model and a plain one
+
+
 def test_bad_member_lists_are_one_line_errors(members):
     vgg, tiny = members
     with pytest.raises(FerError, match="one name per member"):
@@ -115,6 +140,29 @@ def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, 
     (trained / "config.json").write_text('{"model": "seed", "epochs": 3}')
     assert cli.main(args[:-4] + ["--out", str(trained)]) == 2
     assert "holds a training run" in capsys.readouterr().err
+
+
+def test_ensemble_command_given_an_ensemble_adds_its_members_with_their_sources_and_histories(members, tmp_path):
+    made = {"tiny": members[1], "other": _scaled_tiny(), "third": _scaled_tiny(0.5, "third")}
+    for name, model in made.items():
+        run = Run(tmp_path / name)
+        run.root.mkdir()
+        model.save(run.model_file)
+        run.write_history([{"epoch": e, "seconds": 2.0 * len(name)} for e in (1, 2)])
+    assert cli.main(["ensemble", str(tmp_path / "tiny"), str(tmp_path / "other"), "--tta", "flip",
+                     "--out", str(tmp_path / "pair")]) == 0
+    out = Run(tmp_path / "three")
+    assert cli.main(["ensemble", str(tmp_path / "pair"), str(tmp_path / "third"), "--tta", "flip",
+                     "--out", str(out.root)]) == 0
+    config = out.config()
+    assert config["names"] == ["tiny", "other", "third"]
+    assert config["members"] == [str(tmp_path / name) for name in made]
+    assert config["training_seconds"] == {"tiny": 16.0, "other": 20.0, "third": 20.0}
+    assert [out.history()[0][f"{n}/seconds"] for n in made] == [8.0, 10.0, 10.0]
+    direct = build_ensemble(list(made.values()), list(made), "flip")
+    faces = make_faces(3, seed=5)[0][..., None].astype(np.float32)
+    np.testing.assert_allclose(load_model(out.root).predict(faces, verbose=0), direct.predict(faces, verbose=0),
+                               atol=1e-6)
 
 
 def test_a_member_that_cannot_be_read_whole_is_one_line_and_nothing_is_written(members, tmp_path, capsys,
