@@ -81,8 +81,9 @@ def test_an_architecture_fer_train_cannot_build_is_refused_before_tensorflow_loa
             "except SystemExit as exit: print(exit.code, *[m for m in ('tensorflow', 'keras') if m in sys.modules])")
     done = _python("-c", code, cwd=tmp_path)
     assert done.stdout.split() == ["2"], done.stdout + done.stderr[-2000:]
-    assert done.stderr.strip() == ("fer train: error: argument --model: invalid choice: 'sed' "
-                                   "(choose from 'seed', 'vgg', 'vgg-wide') (see fer train --help)")
+    line = done.stderr.strip()
+    assert "\n" not in line and line.startswith("fer train: error: argument --model: invalid choice: 'sed'")
+    assert all(name in line for name in ("seed", "vgg", "vgg-wide")), line
     assert not (tmp_path / "run").exists()
 
 

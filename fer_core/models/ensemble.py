@@ -15,14 +15,15 @@ member weighs the same whatever its number of views:
 
 Members' layers are renamed ``<member>_<layer>`` so every conv layer has a
 readable unique name (``vgg1_conv3_2``, ``seed_conv5``). An ensemble can be
-taken apart again (:func:`ensemble_members`), so a new one can add a member to it. The mirror is a fixed
-``Dense`` permutation of the width axis (exact in float32), so no custom layer is needed.
+taken apart again (:func:`ensemble_members`), so a new one can add a member to
+it. The mirror is a fixed ``Dense`` permutation of the width axis (exact in
+float32), so no custom layer is needed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -73,7 +74,7 @@ def logits_output(model: keras.Model, source: str | None = None):
                        "(needed to average scores)") from None
 
 
-def _renamed_copy(model: keras.Model, rename, name: str) -> keras.Model:
+def _renamed_copy(model: keras.Model, rename: Callable[[str], str], name: str) -> keras.Model:
     """A copy of ``model`` (same weights) whose layers are named ``rename(layer.name)``, called ``name``."""
     clone = keras.models.clone_model(
         model, clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "name": rename(layer.name)})
@@ -92,8 +93,8 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     (what it sees of one view, up to its ``logits`` layer) with its ``<member>_`` layer prefix removed and a
     softmax after it, named as the member was. An empty list for any other model (one network, a crop model).
 
-    So an ensemble given to :func:`build_ensemble` adds its members, each weighing as much as any other,
-    rather than counting as one member.
+    ``fer ensemble`` passes these to :func:`build_ensemble` for an ensemble among its runs, so each of its
+    members weighs as much as any other member rather than the ensemble counting as one.
     """
     averaged = {layer.name.removesuffix("_tta") for layer in model.layers if layer.name.endswith("_tta")}
     cores = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name in averaged]
@@ -101,6 +102,7 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
 
 
 def _restored_member(core: keras.Model) -> keras.Model:
+    """A member's nested logits model ``core`` as a model of its own: prefix removed, softmax added."""
     copy = _renamed_copy(core, lambda name: name.removeprefix(f"{core.name}_"), core.name)
     probabilities = layers.Activation("softmax", dtype="float32", name="softmax")(copy.outputs[0])
     return keras.Model(copy.inputs[0], probabilities, name=core.name)
