@@ -295,9 +295,13 @@ def _member_record(path: str, inner: str | None) -> tuple[str, list[dict], float
     if inner is None:
         return str(Path(path)), run.history(), run.training_seconds()
     config = run.config() if run.config_file.is_file() else {}
-    recorded = dict(zip(config.get("names", []), config.get("members", [])))
-    return (recorded.get(inner, f"{path} ({inner})"), split_history(run.history()).get(inner, []),
-            float(config.get("training_seconds", {}).get(inner, 0.0)))
+    try:
+        recorded = dict(zip(config.get("names", []), config.get("members", [])))
+        seconds = float(config.get("training_seconds", {}).get(inner, 0.0))
+    except (AttributeError, TypeError, ValueError):
+        raise FerError(f"{run.config_file}: not the config.json of an ensemble (expected the lists names and "
+                       "members, and training_seconds in seconds by name)") from None
+    return str(recorded.get(inner, f"{path} ({inner})")), split_history(run.history()).get(inner, []), seconds
 
 
 def _member_run(path: str) -> Run:

@@ -11,7 +11,7 @@ from fer_core.errors import FerError
 from fer_core.models.builders import build_model, conv_layer_names, load_model, with_center_crop
 from fer_core.models.ensemble import build_ensemble, ensemble_members, member_names, view_boxes
 from fer_core.runs.folder import Run
-from tests.conftest import files_under, make_faces, one_error_line
+from tests.conftest import files_under, make_faces, one_error_line, snapshot
 from tests.vis.conftest import tiny_cnn
 
 CORNERS = [(4, 4), (0, 0), (0, 8), (8, 0), (8, 8)]
@@ -142,7 +142,8 @@ def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, 
     assert "holds a training run" in capsys.readouterr().err
 
 
-def test_ensemble_command_given_an_ensemble_adds_its_members_with_their_sources_and_histories(members, tmp_path):
+def test_ensemble_command_given_an_ensemble_adds_its_members_with_their_sources_and_histories(members, tmp_path,
+                                                                                             capsys):
     made = {"tiny": members[1], "other": _scaled_tiny(), "third": _scaled_tiny(0.5, "third")}
     for name, model in made.items():
         run = Run(tmp_path / name)
@@ -163,6 +164,15 @@ def test_ensemble_command_given_an_ensemble_adds_its_members_with_their_sources_
     faces = make_faces(3, seed=5)[0][..., None].astype(np.float32)
     np.testing.assert_allclose(load_model(out.root).predict(faces, verbose=0), direct.predict(faces, verbose=0),
                                atol=1e-6)
+    pair_config = tmp_path / "pair" / "config.json"
+    for broken in ('["not", "an", "object"]', '{"names": ["tiny"], "training_seconds": {"tiny": "long"}}'):
+        pair_config.write_text(broken)
+        before = snapshot(out.root)
+        assert cli.main(["ensemble", str(tmp_path / "pair"), "--tta", "flip", "--out", str(out.root)]) == 2
+        assert one_error_line(capsys.readouterr().err) == \
+            f"{pair_config}: not the config.json of an ensemble (expected the lists names and members, " \
+            "and training_seconds in seconds by name)"
+        assert snapshot(out.root) == before
 
 
 def test_a_member_that_cannot_be_read_whole_is_one_line_and_nothing_is_written(members, tmp_path, capsys,
