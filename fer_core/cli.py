@@ -255,8 +255,9 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     from fer_core.models.ensemble import build_ensemble, ensemble_members, logits_output, member_names
 
     run = Run(Path(args.out))
-    if run.config_file.is_file() and run.config().get("model") != ENSEMBLE:
-        raise FerError(f"{run.root}: holds a training run; write the ensemble to another --out")
+    existing = run.config() if run.config_file.is_file() else {"model": ENSEMBLE}
+    if not isinstance(existing, dict) or existing.get("model") != ENSEMBLE:
+        raise FerError(f"{run.root}: holds a training run or another config.json; write the ensemble to another --out")
     members, sources = [], []  # an ensemble among the runs adds its members: (path, member name) each
     for path in args.runs:
         loaded = load_model(path)

@@ -76,9 +76,10 @@ def logits_output(model: keras.Model, source: str | None = None):
 
 def _renamed_copy(model: keras.Model, rename: Callable[[str], str], name: str) -> keras.Model:
     """A copy of ``model`` (same weights) whose layers are named ``rename(layer.name)``, called ``name``."""
-    clone = keras.models.clone_model(
-        model, clone_function=lambda layer: layer.__class__.from_config({**layer.get_config(), "name": rename(layer.name)})
-    )
+    def renamed(layer: layers.Layer) -> layers.Layer:
+        return layer.__class__.from_config({**layer.get_config(), "name": rename(layer.name)})
+
+    clone = keras.models.clone_model(model, clone_function=renamed)
     clone.set_weights(model.get_weights())
     return keras.Model(clone.inputs[0], clone.outputs[0], name=name)
 

@@ -140,6 +140,10 @@ def test_ensemble_command_writes_a_scored_run(members, tmp_path, kaggle_folder, 
     (trained / "config.json").write_text('{"model": "seed", "epochs": 3}')
     assert cli.main(args[:-4] + ["--out", str(trained)]) == 2
     assert "holds a training run" in capsys.readouterr().err
+    (trained / "config.json").write_text('["a list"]')
+    assert cli.main(args[:-4] + ["--out", str(trained)]) == 2
+    assert one_error_line(capsys.readouterr().err) == \
+        f"{trained}: holds a training run or another config.json; write the ensemble to another --out"
 
 
 def test_ensemble_command_given_an_ensemble_adds_its_members_with_their_sources_and_histories(members, tmp_path,
