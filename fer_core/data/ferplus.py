@@ -118,7 +118,8 @@ def _check_usage(path: Path, theirs: pd.Series, ours: pd.Series) -> None:
         i = int(np.flatnonzero(differs)[0])
         raise DataError(
             f"{path}: row {i + 2}: Usage is {theirs.iloc[i][:40]!r} but the FER2013 CSV's row {i + 2} is "
-            f"{ours.iloc[i]!r} (the votes file must list the CSV's rows in the same order)"
+            f"{ours.iloc[i]!r} (the votes file must list the CSV's rows in the same order; a row missing or "
+            f"added above it shifts every row after it)"
         )
 
 

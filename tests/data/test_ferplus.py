@@ -103,6 +103,14 @@ def test_a_usage_that_differs_from_the_csvs_names_the_row(kaggle_folder):
     assert "row 24: Usage is 'Training' but the FER2013 CSV's row 24 is 'PublicTest'" in message
 
 
+def test_a_training_row_missing_from_the_votes_is_caught_where_the_splits_meet(kaggle_folder):
+    votes, usages = random_votes(35), list(USAGES)
+    del usages[5]  # every later row moves up one: the first PublicTest vote lands on the CSV's last Training row
+    message = _bad(votes_csv(votes[:34], usages), kaggle_folder)
+    assert "row 22: Usage is 'PublicTest' but the FER2013 CSV's row 22 is 'Training'" in message
+    assert message.endswith("a row missing or added above it shifts every row after it)")
+
+
 @pytest.mark.parametrize("count", ["11", "-1", "2.5", "x"])
 def test_a_count_that_is_not_an_integer_0_to_10_names_row_and_column(kaggle_folder, count):
     lines = votes_csv(random_votes(35)).splitlines()
