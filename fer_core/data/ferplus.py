@@ -119,7 +119,7 @@ def _check_usage(path: Path, theirs: pd.Series, ours: pd.Series) -> None:
         raise DataError(
             f"{path}: row {i + 2}: Usage is {theirs.iloc[i][:40]!r} but the FER2013 CSV's row {i + 2} is "
             f"{ours.iloc[i]!r} (the votes file must list the CSV's rows in the same order; a row missing or "
-            f"added above it shifts every row after it)"
+            "added above it shifts every row after it)"
         )
 
 
