@@ -130,7 +130,10 @@ class TrainConfig:
 
     def inert(self, name: str) -> bool:
         """Whether setting ``name`` acts on nothing in this run: the option it ``needs`` is off."""
-        needs = next(f for f in dataclasses.fields(self) if f.name == name).metadata.get("needs")
+        return self._partner_off(self._field(name))
+
+    def _partner_off(self, f: dataclasses.Field) -> bool:
+        needs = f.metadata.get("needs")
         if needs is None:
             return False
         partner, wanted, _ = needs  # wanted None: the partner is set to anything
@@ -139,7 +142,7 @@ class TrainConfig:
 
     def _check_partner(self, f: dataclasses.Field, flag: str, value) -> None:
         """Refuse a setting moved off its default while the option it acts through is off (``needs``)."""
-        if value != f.default and self.inert(f.name):
+        if value != f.default and self._partner_off(f):
             given = f"--no-{flag[2:]}" if value is False else f"{flag} {value}"
             raise FerError(f"{given}: acts only with {f.metadata['needs'][2]}, which this run does not use")
 
@@ -150,9 +153,13 @@ class TrainConfig:
         return Path("runs") / f"{self.model}-{self.normalization}-{aug}-s{self.seed}"
 
     @classmethod
+    def _field(cls, name: str) -> dataclasses.Field:
+        return next(f for f in dataclasses.fields(cls) if f.name == name)
+
+    @classmethod
     def default(cls, name: str):
         """The default of field ``name`` (a run saved before the field existed used it)."""
-        return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+        return cls._field(name).default
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
