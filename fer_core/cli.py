@@ -30,8 +30,9 @@ from fer_core.quiet import import_keras_quietly
 from fer_core.report.page import write_report
 from fer_core.runs.files import atomic_path, write_json
 from fer_core.runs.folder import ENSEMBLE, Run, check_resumable
-from fer_core.runs.history import merge_histories, split_history
+from fer_core.runs.history import merge_histories
 from fer_core.runs.lock import check_unlocked
+from fer_core.runs.members import member_record
 from fer_core.runs.summary import format_duration
 from fer_core.vis.filter_cache import precompute
 
@@ -268,7 +269,7 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
         sources += [(path, member.name) for member in inner] or [(path, None)]
     names = args.names or member_names(members)
     model = build_ensemble(members, names, args.tta)
-    records = [_member_record(path, inner) for path, inner in sources]  # a bad member file fails here
+    records = [member_record(path, inner) for path, inner in sources]  # a bad member file fails here
     histories = {n: history for n, (_, history, _) in zip(names, records)}
     seconds = {n: round(s, 1) for n, (_, _, s) in zip(names, records)}
     with atomic_path(run.model_file) as tmp:  # nothing in --out is replaced until the data has loaded too
@@ -286,32 +287,6 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
     if dataset is not None and "public" in dataset and dataset["public"].labeled:
         metrics = evaluate_run(run, model, dataset["public"])
         print(f"public accuracy: {metrics['accuracy']:.5f} ({metrics['samples']} images) -> {run.metrics_file}")
-
-
-def _member_record(path: str, inner: str | None) -> tuple[str, list[dict], float]:
-    """``(source, history rows, training seconds)`` of one member of a new ensemble: the run or model at
-    ``path``, or (``inner``) the member of that name of the ensemble at ``path``, whose source is the one
-    that ensemble recorded."""
-    run = _member_run(path)
-    if inner is None:
-        return str(Path(path)), run.history(), run.training_seconds()
-    config = run.config() if run.config_file.is_file() else {}
-    try:
-        recorded = dict(zip(config.get("names", []), config.get("members", [])))
-        seconds = float(config.get("training_seconds", {}).get(inner, 0.0))
-    except (AttributeError, TypeError, ValueError):
-        raise FerError(f"{run.config_file}: not the config.json of an ensemble (expected the lists names and "
-                       "members, and training_seconds in seconds by name)") from None
-    return str(recorded.get(inner, f"{path} ({inner})")), split_history(run.history()).get(inner, []), seconds
-
-
-def _member_run(path: str) -> Run:
-    """The run folder a member came from: the folder itself, or the one holding its ``.keras`` file
-    (``RUN/model.keras``, ``RUN/snapshots/epoch-XXXX.keras``); its history is empty when there is none."""
-    path = Path(path)
-    if path.is_dir():
-        return Run(path)
-    return Run(path.parent.parent if path.parent.name == "snapshots" else path.parent)
 
 
 def cmd_filters(args: argparse.Namespace) -> None:
