@@ -4,7 +4,9 @@ A layer's filters are computed in chunks of :data:`CHUNK` (one batched
 optimization each, :func:`fer_core.vis.filters.gradient_ascent` at
 :data:`STEPS` steps) and every chunk is saved as it finishes, so an interrupted
 computation resumes where it stopped. Files are keyed by the SHA-256 of the
-model file, so a retrained model at the same path never shows stale images.
+model file, so a retrained model at the same path never shows stale images,
+and by the steps and :data:`RECIPE`, so images drawn by other ascent settings
+are never shown as these.
 
 Two places are read, in order:
 
@@ -12,7 +14,7 @@ Two places are read, in order:
   ``fer filters RUN`` and shipped beside the model (``assets/models/*/filters/``);
 * ``$FER_CACHE/filters/<digest>/`` (default ``~/.cache/fer_lens``): written on demand.
 
-Each file is ``<layer>-<start>-<stop>-s<steps>.npz`` holding ``images``:
+Each file is ``<layer>-<start>-<stop>-s<steps>-r<recipe>.npz`` holding ``images``:
 ``uint8 (stop - start, 48, 48)``.
 """
 
@@ -32,6 +34,11 @@ from fer_core.runs.files import atomic_path, file_digest, make_folder, write_cac
 
 CHUNK = 32  # filters per batched optimization and per file
 STEPS = 64  # gradient-ascent steps of the cached images
+# The version of what else the cached images depend on: gradient_ascent's defaults (learning rate, seed, start
+# noise, no penalty, DEFAULT_TRANSFORM, DEFAULT_PARAMETERIZATION) and the code behind them. Raise it with any change
+# that alters the images those defaults draw, so files of the old recipe are passed over and drawn again
+# (tests/vis/test_filter_cache.py records each version's settings and fails when the defaults leave them).
+RECIPE = 1
 SHIPPED_FOLDER = "filters"
 
 
@@ -61,8 +68,13 @@ class FilterCache:
         self.steps = steps or STEPS
 
     def file_name(self, layer: str, start: int, stop: int) -> str:
-        """``<layer>-<start>-<stop>-s<steps>.npz``: the file of one chunk."""
-        return f"{layer}-{start}-{stop}-s{self.steps}.npz"
+        """``<layer>-<start>-<stop>-s<steps>-r<recipe>.npz``: the file of one chunk."""
+        return f"{layer}-{start}-{stop}-{self.suffix}.npz"
+
+    @property
+    def suffix(self) -> str:
+        """``s<steps>-r<recipe>``: what, besides the model, every file of this cache was drawn with."""
+        return f"s{self.steps}-r{RECIPE}"
 
     def find(self, layer: str, start: int, stop: int) -> Path | None:
         """The first readable file of one chunk (shipped, then user cache), or ``None``."""
@@ -170,7 +182,7 @@ def precompute(
 
 def _copy_user_chunks(cache: FilterCache, layer: str) -> None:
     """Chunks found in the user cache go beside the model too (they are the same images)."""
-    for file in cache.user.glob(f"{layer}-*-s{cache.steps}.npz") if cache.user.is_dir() else []:
+    for file in cache.user.glob(f"{layer}-*-{cache.suffix}.npz") if cache.user.is_dir() else []:
         target = cache.shipped / file.name
         if not target.is_file():
             with atomic_path(target) as tmp:
