@@ -155,7 +155,8 @@ def precompute(
 
     Writes ``<model folder>/filters/<stem>-<digest>/`` (reusing chunks already
     in the user cache) and removes images of earlier versions of the same model
-    file (other model files in the folder keep theirs).
+    file (other model files in the folder keep theirs) and, at the same steps, of
+    earlier recipes.
     ``on_progress(layer, fraction)`` is called after each chunk.
 
     Returns:
@@ -177,6 +178,9 @@ def precompute(
     for stale in cache.shipped.parent.glob(f"{cache.model_path.stem}-*"):
         if stale.is_dir() and stale != cache.shipped and len(stale.name) == len(cache.shipped.name):
             shutil.rmtree(stale)
+    for old in [*cache.shipped.glob(f"*-s{cache.steps}.npz"), *cache.shipped.glob(f"*-s{cache.steps}-r*.npz")]:
+        if not old.name.endswith(f"-{cache.suffix}.npz"):  # drawn by an earlier recipe (or before recipes had names)
+            old.unlink()
     return cache.shipped
 
 

@@ -156,3 +156,13 @@ def test_images_of_another_recipe_are_passed_over_and_drawn_again(model_file, mo
     assert not cache.has("c1", 4)
     cache.images(load_model(model_file), "c1")
     assert [p.name for p in cache.user.iterdir()] == [f"c1-0-4-s8-r{filter_cache.RECIPE}.npz"]
+
+
+def test_precompute_drops_the_images_of_earlier_recipes_at_its_steps(model_file, monkeypatch):
+    monkeypatch.setattr(filter_cache, "RECIPE", 2)
+    folder = FilterCache(model_file).shipped
+    folder.mkdir(parents=True)
+    for name in ("c1-0-4-s8.npz", "c1-0-4-s8-r1.npz", "c1-0-4-s16-r1.npz", "c1-0-4-s80-r1.npz"):
+        (folder / name).write_bytes(b"old")
+    precompute(model_file, ["c1"])
+    assert sorted(p.name for p in folder.iterdir()) == ["c1-0-4-s16-r1.npz", "c1-0-4-s8-r2.npz", "c1-0-4-s80-r1.npz"]
