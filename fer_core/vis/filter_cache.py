@@ -175,13 +175,19 @@ def precompute(
         cache.images(model, layer, on_progress=(lambda f, layer=layer: on_progress(layer, f)) if on_progress else None,
                      into=cache.shipped)
         _copy_user_chunks(cache, layer)
+    _remove_stale(cache)
+    return cache.shipped
+
+
+def _remove_stale(cache: FilterCache) -> None:
+    """Shipped images no reader asks for again: those of earlier versions of the model file, and at the
+    cache's steps those of earlier recipes (or from before recipes had names)."""
     for stale in cache.shipped.parent.glob(f"{cache.model_path.stem}-*"):
         if stale.is_dir() and stale != cache.shipped and len(stale.name) == len(cache.shipped.name):
             shutil.rmtree(stale)
     for old in [*cache.shipped.glob(f"*-s{cache.steps}.npz"), *cache.shipped.glob(f"*-s{cache.steps}-r*.npz")]:
-        if not old.name.endswith(f"-{cache.suffix}.npz"):  # drawn by an earlier recipe (or before recipes had names)
+        if not old.name.endswith(f"-{cache.suffix}.npz"):
             old.unlink()
-    return cache.shipped
 
 
 def _copy_user_chunks(cache: FilterCache, layer: str) -> None:
